@@ -1,0 +1,187 @@
+"""Reading predictions and references from files.
+
+Formats, chosen by extension unless given:
+
+- plain text (any other extension): one segment per line; lines split on
+  ``\\n`` only, a trailing ``\\r`` is dropped, a final newline adds no
+  segment, an empty line is an (empty) segment;
+- ``.jsonl``: one JSON object per line, the text in ``field``; a ``null``
+  value is a missing prediction (left unscored); a list of strings gives
+  several references for that item; blank lines are skipped;
+- ``.csv`` / ``.tsv``: a header row, the text in column ``field`` (a header
+  name, or a 0-based index).
+
+Every problem raises :class:`~evalkit.errors.InputError` naming the file and
+line.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from pathlib import Path
+from typing import Union
+
+from evalkit.errors import InputError
+
+__all__ = ["read_segments", "detect_format", "Segment", "DEFAULT_FIELDS"]
+
+#: A prediction (str or None) or a reference entry (str or list of str).
+Segment = Union[str, None, list]
+
+#: Field (JSONL) / column (CSV, TSV) looked up when none is given, in order.
+DEFAULT_FIELDS = ("text", "prediction", "output", "response", "reference", "target")
+
+_FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".tsv": "tsv"}
+
+
+def detect_format(path: str | os.PathLike[str]) -> str:
+    return _FORMATS.get(Path(path).suffix.lower(), "text")
+
+
+def _decode(path: str, data: bytes) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1)
+        raise InputError(
+            f"invalid UTF-8 at byte {exc.start} (byte {column} of the line): {exc.reason}",
+            path=path,
+            line=line,
+            hint="save the file as UTF-8 (e.g. iconv -f latin1 -t utf-8)",
+        ) from None
+
+
+def _read_bytes(path: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except FileNotFoundError:
+        raise InputError("no such file", path=path, hint="check the path") from None
+    except IsADirectoryError:
+        raise InputError("is a folder, not a file", path=path) from None
+    except PermissionError:
+        raise InputError("permission denied", path=path) from None
+
+
+def _split_lines(text: str) -> list[str]:
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()  # a final newline adds no segment
+    return [line[:-1] if line.endswith("\r") else line for line in lines]
+
+
+def read_segments(
+    path: str | os.PathLike[str],
+    *,
+    field: str | int | None = None,
+    format: str | None = None,
+    allow_lists: bool = False,
+) -> list[Segment]:
+    """Read one segment per item from ``path``.
+
+    ``allow_lists`` accepts a JSON list of strings as one item's entry (several
+    references). Raises :class:`InputError` for a missing, empty, non-UTF-8 or
+    malformed file.
+
+    >>> import tempfile, os
+    >>> p = os.path.join(tempfile.mkdtemp(), "x.txt")
+    >>> _ = open(p, "w").write("first\\n\\nthird\\n")
+    >>> read_segments(p)
+    ['first', '', 'third']
+    """
+    path = os.fspath(path)
+    fmt = format or detect_format(path)
+    if fmt not in ("text", "jsonl", "csv", "tsv"):
+        raise InputError(f"unknown format {fmt!r}; use text, jsonl, csv or tsv", path=path)
+    text = _decode(path, _read_bytes(path))
+    if text == "":
+        raise InputError("the file is empty", path=path, hint="give a file with one segment per line")
+    if fmt == "text":
+        if field is not None:
+            raise InputError(
+                f"a field/column ({field!r}) was given for a plain-text file",
+                path=path,
+                hint="use a .jsonl, .csv or .tsv file, or drop the field",
+            )
+        return list(_split_lines(text))
+    if fmt == "jsonl":
+        return _read_jsonl(path, text, field, allow_lists)
+    return _read_table(path, text, field, "\t" if fmt == "tsv" else ",", allow_lists)
+
+
+def _check_value(path: str, line: int, key: object, value: object, allow_lists: bool) -> Segment:
+    if value is None or isinstance(value, str):
+        return value
+    if allow_lists and isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+        return list(value)
+    wanted = "a string or a non-empty list of strings" if allow_lists else "a string or null"
+    raise InputError(f"field {key!r} is {json.dumps(value)[:60]}, expected {wanted}", path=path, line=line)
+
+
+def _read_jsonl(path: str, text: str, field: str | int | None, allow_lists: bool) -> list[Segment]:
+    out: list[Segment] = []
+    for number, line in enumerate(_split_lines(text), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"not valid JSON: {exc.msg} (column {exc.colno})", path=path, line=number) from None
+        if not isinstance(record, dict):
+            raise InputError("each line must be a JSON object", path=path, line=number)
+        key = field if field is not None else next((f for f in DEFAULT_FIELDS if f in record), None)
+        if key is None or key not in record:
+            wanted = repr(field) if field is not None else " or ".join(map(repr, DEFAULT_FIELDS))
+            raise InputError(
+                f"the object has no field {wanted} (its fields: {', '.join(map(str, record)) or 'none'})",
+                path=path,
+                line=number,
+                hint="name the field with --prediction-field / --reference-field (or 'field' in the config)",
+            )
+        out.append(_check_value(path, number, key, record[key], allow_lists))
+    if not out:
+        raise InputError("the file has no JSON lines", path=path)
+    return out
+
+
+def _read_table(
+    path: str, text: str, field: str | int | None, delimiter: str, allow_lists: bool
+) -> list[Segment]:
+    rows = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        header = next(rows)
+    except StopIteration:
+        raise InputError("the file is empty", path=path) from None
+    if field is None:
+        index = next((header.index(f) for f in DEFAULT_FIELDS if f in header), None)
+    elif isinstance(field, int) or (isinstance(field, str) and field.isdigit()):
+        index = int(field)
+    else:
+        index = header.index(field) if field in header else None
+    if index is None or index >= len(header):
+        wanted = repr(field) if field is not None else " or ".join(map(repr, DEFAULT_FIELDS))
+        raise InputError(
+            f"no column {wanted} in the header (columns: {', '.join(header)})",
+            path=path,
+            line=1,
+            hint="name the column with --prediction-field / --reference-field (or 'field' in the config)",
+        )
+    out: list[Segment] = []
+    try:
+        for row in rows:
+            line = rows.line_num
+            if not row:
+                continue
+            if len(row) != len(header):
+                raise InputError(
+                    f"{len(row)} columns, the header has {len(header)}", path=path, line=line
+                )
+            out.append(row[index])
+    except csv.Error as exc:
+        raise InputError(f"malformed {'TSV' if delimiter == chr(9) else 'CSV'}: {exc}", path=path, line=rows.line_num) from None
+    if not out:
+        raise InputError("the file has a header but no rows", path=path)
+    return out

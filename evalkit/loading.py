@@ -1,0 +1,76 @@
+"""Turn file specs (path + optional field) into predictions and references,
+with errors that name the files and counts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from evalkit.errors import InputError
+from evalkit.inputs import read_segments
+
+__all__ = ["InputSpec", "load_references", "load_systems", "parse_system_arg"]
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    path: Path
+    field: str | None = None
+    format: str | None = None
+
+
+def parse_system_arg(text: str) -> tuple[str, str]:
+    """``NAME=PATH`` -> ``(NAME, PATH)``.
+
+    >>> parse_system_arg("base=out/base.txt")
+    ('base', 'out/base.txt')
+    """
+    name, sep, path = text.partition("=")
+    if not sep or not name.strip() or not path.strip():
+        raise InputError(f"--system {text!r} is not NAME=PATH", hint="for example: --system baseline=outputs/base.txt")
+    return name.strip(), path.strip()
+
+
+def load_references(specs: list[InputSpec]) -> tuple[list[tuple[str, ...]], list[str]]:
+    """Read one or more reference files into one tuple of references per item.
+
+    A JSONL field may hold a list of references (their number may vary).
+    Returns the references and the file names, for messages.
+    """
+    streams = []
+    for spec in specs:
+        segments = read_segments(spec.path, field=spec.field, format=spec.format, allow_lists=True)
+        for i, seg in enumerate(segments):
+            if seg is None:
+                raise InputError(f"the reference of item {i + 1} is null", path=str(spec.path))
+        streams.append(segments)
+    counts = {str(s.path): len(stream) for s, stream in zip(specs, streams)}
+    if len(set(counts.values())) > 1:
+        raise InputError(
+            "reference files have different numbers of segments: "
+            + ", ".join(f"{p} has {n}" for p, n in counts.items()),
+            hint="every reference file needs one line per item, in the same order",
+        )
+    refs = []
+    for entries in zip(*streams):
+        item: list[str] = []
+        for entry in entries:
+            item.extend([entry] if isinstance(entry, str) else entry)
+        refs.append(tuple(item))
+    return refs, list(counts)
+
+
+def load_systems(
+    specs: dict[str, InputSpec], *, n_references: int | None = None, reference_files: list[str] = ()
+) -> dict[str, list[str | None]]:
+    systems: dict[str, list[str | None]] = {}
+    for name, spec in specs.items():
+        segments = read_segments(spec.path, field=spec.field, format=spec.format)
+        if n_references is not None and len(segments) != n_references:
+            raise InputError(
+                f"{len(segments)} predictions in {spec.path} (system {name!r}) but "
+                f"{n_references} references in {', '.join(reference_files)}",
+                hint="give one prediction per reference, in the same order",
+            )
+        systems[name] = segments  # type: ignore[assignment]
+    return systems

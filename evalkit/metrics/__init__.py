@@ -1,0 +1,2 @@
+"""Metrics: the protocol (:mod:`.base`), the lazy registry (:mod:`.registry`)
+and the built-in metrics, each imported only when used."""

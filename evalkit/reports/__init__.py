@@ -1,0 +1,1 @@
+"""Report writers. Each takes only a :class:`~evalkit.runner.Comparison`."""

@@ -1,0 +1,89 @@
+"""The one result type every metric returns."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Mapping, Sequence
+
+__all__ = ["MetricResult"]
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return MappingProxyType({k: _freeze(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return tuple(_freeze(v) for v in value)
+    return value
+
+
+@dataclass(frozen=True)
+class MetricResult:
+    """A metric's score for one system.
+
+    ``value`` is the headline (``None`` when no item could be scored);
+    ``details`` holds its parts (precision/recall, brevity penalty, ...);
+    ``per_item`` holds one score per input item, ``None`` for an item that
+    could not be scored, with the reason in ``unscored``. The shape never
+    depends on an option.
+
+    >>> r = MetricResult(metric="m", value=0.5, per_item=(1.0, 0.0, None),
+    ...                  unscored={2: "missing prediction"}, signature="m|v:1")
+    >>> (r.n_scored, r.n_unscored)
+    (2, 1)
+    """
+
+    metric: str
+    value: float | None
+    per_item: tuple[float | None, ...] = ()
+    details: Mapping[str, Any] = field(default_factory=dict)
+    unscored: Mapping[int, str] = field(default_factory=dict)
+    signature: str = ""
+    higher_is_better: bool = True
+    #: "0-1" or "0-100": how ``value`` is scaled, for display.
+    scale: str = "0-1"
+    #: Counts of scored and unscored items. Derived from ``per_item`` when
+    #: left out; a distribution-level metric (MAUVE) with no per-item scores
+    #: gives them explicitly.
+    n_scored: int = -1
+    n_unscored: int = -1
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "per_item", tuple(self.per_item))
+        if self.n_scored < 0:
+            object.__setattr__(self, "n_scored", sum(1 for v in self.per_item if v is not None))
+        if self.n_unscored < 0:
+            object.__setattr__(self, "n_unscored", len(self.per_item) - self.n_scored)
+        object.__setattr__(self, "details", _freeze(dict(self.details)))
+        object.__setattr__(self, "unscored", MappingProxyType(dict(self.unscored)))
+        if self.value is not None and not isinstance(self.value, (int, float)):
+            raise TypeError(f"value must be a number or None, not {type(self.value).__name__}")
+        for index in self.unscored:
+            if self.per_item and self.per_item[index] is not None:
+                raise ValueError(f"item {index} is marked unscored but has a score")
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (the record ``--format json`` prints)."""
+        return {
+            "metric": self.metric,
+            "value": _json_number(self.value),
+            "details": _thaw(self.details),
+            "n_scored": self.n_scored,
+            "n_unscored": self.n_unscored,
+            "signature": self.signature,
+        }
+
+
+def _json_number(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _thaw(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _thaw(v) for k, v in value.items()}
+    if isinstance(value, (tuple, list)):
+        return [_thaw(v) for v in value]
+    return _json_number(value)
