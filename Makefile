@@ -29,8 +29,11 @@ browser:
 demo: install
 	$(VENV)/bin/evalkit run datasets/demo/demo.toml
 
+# pytest exits 5 when it collects no test: that must fail loudly, not pass.
 test: install browser
-	$(PY) -m pytest
+	@$(PY) -m pytest; status=$$?; \
+	if [ $$status -eq 5 ]; then echo "make test: pytest collected no test" >&2; exit 1; fi; \
+	exit $$status
 
 bench: install
 	$(PY) benchmarks/run.py

@@ -22,6 +22,7 @@ LLM judge as well (see docs/judge.md).
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,9 +53,13 @@ class RunConfig:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def _join(base: Path, relative: str) -> Path:
+    return Path(os.path.normpath(base / relative))
+
+
 def _spec(where: str, value: Any, base: Path, default_field: str | None = None) -> InputSpec:
     if isinstance(value, str):
-        return InputSpec(base / value, default_field)
+        return InputSpec(_join(base, value), default_field)
     if isinstance(value, dict):
         unknown = set(value) - {"path", "field", "format"}
         if unknown or "path" not in value:
@@ -62,7 +67,7 @@ def _spec(where: str, value: Any, base: Path, default_field: str | None = None) 
                 f"{where}: expected a path or {{ path = ..., field = ..., format = ... }}"
                 + (f"; unknown key {sorted(unknown)[0]!r}" if unknown else "; 'path' is missing")
             )
-        return InputSpec(base / value["path"], value.get("field", default_field), value.get("format"))
+        return InputSpec(_join(base, value["path"]), value.get("field", default_field), value.get("format"))
     raise ConfigError(f"{where}: expected a path string or a table, not {type(value).__name__}")
 
 
@@ -76,7 +81,8 @@ def load_config(path: str | Path) -> RunConfig:
         raise ConfigError(f"{path}: not UTF-8 ({exc.reason} at byte {exc.start})") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
-    base = path.parent
+    # normpath: "../../reports/demo" reads better than "datasets/demo/../../reports/demo"
+    base = Path(os.path.normpath(path.parent))
     unknown = set(raw) - _TOP_KEYS
     if unknown:
         raise ConfigError(
@@ -100,7 +106,7 @@ def load_config(path: str | Path) -> RunConfig:
     references: list[InputSpec] = []
     if refs_raw is not None:
         if isinstance(refs_raw, str):
-            references = [InputSpec(base / refs_raw)]
+            references = [InputSpec(_join(base, refs_raw))]
         elif isinstance(refs_raw, dict):
             paths = refs_raw.get("paths", [refs_raw["path"]] if "path" in refs_raw else [])
             if not paths:
@@ -114,6 +120,6 @@ def load_config(path: str | Path) -> RunConfig:
     options = raw.get("options", {})
     if not isinstance(options, dict) or not all(isinstance(v, dict) for v in options.values()):
         raise ConfigError(f"{path}: [options] must hold one table per metric, e.g. [options.rouge]")
-    out = base / raw["out"] if "out" in raw else None
+    out = _join(base, raw["out"]) if "out" in raw else None
     extra = {k: raw[k] for k in ("format", "run") if k in raw}
     return RunConfig(path, metrics, systems, references, options, out, judge, extra)
