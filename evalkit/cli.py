@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Sequence
@@ -56,6 +57,13 @@ def _add_metric_options(p: argparse.ArgumentParser, *, single: bool) -> None:
     p.add_argument("--format", choices=FORMATS, default="table", help="what to print (default: %(default)s)")
 
 
+def _add_check_options(p: argparse.ArgumentParser) -> None:
+    # --baseline, --fail-if, --bootstrap, ... (evalkit.checks, docs/ci.md)
+    from evalkit.checks import add_arguments
+
+    add_arguments(p)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="evalkit",
@@ -84,23 +92,22 @@ def build_parser() -> argparse.ArgumentParser:
     _add_input_options(p)
     _add_metric_options(p, single=False)
     p.add_argument("--out", metavar="DIR", help="report folder (default: reports/run-YYYYmmdd-HHMMSS)")
+    _add_check_options(p)
     p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("run", help="run a comparison described by a TOML file", description="Run CONFIG.toml (see README: config format).")
     p.add_argument("config", metavar="CONFIG.toml")
     p.add_argument("--out", metavar="DIR", help="override the config's output folder")
     p.add_argument("--format", choices=FORMATS, default=None, help="what to print (default: table)")
+    _add_check_options(p)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("metrics", help="list the metrics evalkit knows (plugins included)")
     p.set_defaults(func=cmd_metrics)
 
-    try:  # TEMP until the judge lands
-        from evalkit.judge.cli import add_parser as add_judge_parser
-    except ModuleNotFoundError:
-        pass
-    else:
-        add_judge_parser(sub)
+    from evalkit.judge.cli import add_parser as add_judge_parser
+
+    add_judge_parser(sub)
     return parser
 
 
@@ -160,10 +167,12 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     from evalkit import runner
+    from evalkit.checks import run_checks, settings_from
     from evalkit.errors import InputError
     from evalkit.loading import InputSpec, load_systems, parse_system_arg
     from evalkit.options import parse_set_options
 
+    checks = settings_from(args)  # a bad --fail-if rule fails before any scoring
     options = parse_set_options(args.set_options)
     specs: dict[str, InputSpec] = {}
     for text in args.system:
@@ -175,25 +184,31 @@ def cmd_compare(args: argparse.Namespace) -> int:
     systems = load_systems(specs, n_references=len(refs) if refs is not None else None, reference_files=ref_files)
     comparison = runner.compare(systems, references=refs, metrics=args.metrics, options=options)
     _print_comparison(comparison, args.format)
-    _write(comparison, args.out or _default_out())
-    return 0
+    out = Path(args.out) if args.out else _default_out()
+    _write(comparison, out)
+    return run_checks(comparison, checks, out_dir=out, fmt=args.format)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     from evalkit import runner
+    from evalkit.checks import load_judge_pairs, run_checks, settings_from
     from evalkit.config import load_config
     from evalkit.loading import load_references, load_systems
 
     config = load_config(args.config)
+    checks = settings_from(args, config.extra.get("run"), base_dir=config.path.parent, where=str(config.path))
     out = Path(args.out) if args.out else config.out or _default_out()
+    fmt = args.format or config.extra.get("format", "table")
     status = 0
+    comparison = None
+    judge_pairs: list = []
     if config.metrics:
         refs, ref_files = load_references(config.references) if config.references else (None, [])
         systems = load_systems(
             config.systems, n_references=len(refs) if refs is not None else None, reference_files=ref_files
         )
         comparison = runner.compare(systems, references=refs, metrics=config.metrics, options=config.options)
-        _print_comparison(comparison, args.format or config.extra.get("format", "table"))
+        _print_comparison(comparison, fmt)
         _write(comparison, out)
     if config.judge is not None:
         from evalkit.judge.cli import run_config
@@ -201,6 +216,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         judge_table = dict(config.judge)
         judge_table.setdefault("out", str((out / "judge").resolve()))
         status = max(status, run_config(judge_table, base_dir=config.path.parent))
+        judge_pairs = load_judge_pairs(config.path.parent / judge_table["out"])
+    if comparison is not None:
+        status = max(status, run_checks(comparison, checks, out_dir=out, fmt=fmt, judge_pairs=judge_pairs))
     return status
 
 
@@ -214,6 +232,9 @@ def cmd_metrics(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Result warnings (e.g. MAUVE's small-sample one) are printed with the
+    # table and kept in the reports: don't repeat them as Python warnings.
+    warnings.filterwarnings("ignore", message="MAUVE is unreliable")
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

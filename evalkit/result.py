@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping
 
 __all__ = ["MetricResult"]
 
@@ -48,9 +48,15 @@ class MetricResult:
     #: gives them explicitly.
     n_scored: int = -1
     n_unscored: int = -1
+    #: Per-item sufficient statistics of a corpus metric (BLEU, chrF, TER),
+    #: one row per *scored* item in item order, so that resampling need not
+    #: recompute them. Not part of the JSON record.
+    item_statistics: tuple[tuple[float, ...], ...] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "per_item", tuple(self.per_item))
+        if self.item_statistics is not None:
+            object.__setattr__(self, "item_statistics", tuple(tuple(row) for row in self.item_statistics))
         if self.n_scored < 0:
             object.__setattr__(self, "n_scored", sum(1 for v in self.per_item if v is not None))
         if self.n_unscored < 0:

@@ -190,7 +190,7 @@ def compare(
     for name, n in lengths.items():
         if n != n_items:
             raise InputError(
-                f"systems have different numbers of items: "
+                "systems have different numbers of items: "
                 + ", ".join(f"{k}={v}" for k, v in lengths.items())
             )
     refs = None

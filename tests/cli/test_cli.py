@@ -64,7 +64,9 @@ def test_compare_writes_all_reports_and_prints_the_table(evalkit_cli, tmp_path):
     lines = proc.stdout.splitlines()
     assert lines[0].split() == ["system", "rougeL", "bleu", "ter", "(lower", "is", "better)"]
     assert lines[2].startswith("strong") and lines[3].startswith("weak")
-    assert sorted(p.name for p in out.iterdir()) == ["items.csv", "report.md", "summary.csv", "summary.json"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "items.csv", "report.html", "report.md", "statistics.json", "summary.csv", "summary.json"
+    ]
     summary = json.loads((out / "summary.json").read_text())
     values = {(r["system"], r["metric"]): r["value"] for r in summary["results"]}
     assert values[("strong", "bleu")] > values[("weak", "bleu")]
