@@ -23,6 +23,8 @@ from evalkit.result import MetricResult
 
 __all__ = ["BLEU", "CHRF", "TER"]
 
+_CHUNK = 10_000
+
 
 def _reference_streams(refs: list[tuple[str, ...]]) -> list[list[str | None]]:
     """Per-item reference tuples -> sacrebleu's reference streams, padded with
@@ -59,9 +61,24 @@ class _SacrebleuMetric:
         return self._statistics(preds, refs)  # type: ignore[arg-type]
 
     def _statistics(self, preds: list[str], refs: list[tuple[str, ...]]) -> list[list[float]]:
-        if not preds:
-            return []
-        return self._metric._extract_corpus_statistics(preds, _reference_streams(refs))
+        # In chunks: sacrebleu first caches every reference's n-grams for the
+        # whole corpus (~4.5 KB a pair: 5 GB for a million pairs); per chunk
+        # the peak stays flat and the rows are the same.
+        stats: list[list[float]] = []
+        for start in range(0, len(preds), _CHUNK):
+            chunk_refs = refs[start : start + _CHUNK]
+            stats.extend(
+                self._metric._extract_corpus_statistics(
+                    preds[start : start + _CHUNK], _reference_streams(chunk_refs)
+                )
+            )
+        self._settle_nrefs(refs)
+        return stats
+
+    def _settle_nrefs(self, refs: list[tuple[str, ...]]) -> None:
+        """The signature's ``nrefs`` as sacrebleu settles it for a whole corpus."""
+        counts = {len(r) for r in refs}
+        self._metric.num_refs = counts.pop() if len(counts) == 1 else -1
 
     def value_from_statistics(self, stats: Sequence[Sequence[float]]) -> float:
         """The corpus score from summed rows of :meth:`item_statistics`."""
@@ -79,6 +96,8 @@ class _SacrebleuMetric:
         scored = [i for i, p in enumerate(preds) if p is not None]
         unscored = {i: "missing prediction" for i, p in enumerate(preds) if p is None}
         stats = self._statistics([preds[i] for i in scored], [refs[i] for i in scored])  # type: ignore[misc]
+        if not scored:
+            self._settle_nrefs(refs)
         per_item: list[float | None] = [None] * len(preds)
         sentence = self._sentence_metric()
         for i, row in zip(scored, stats):
@@ -89,7 +108,6 @@ class _SacrebleuMetric:
             details = self._details(corpus)
         else:
             value, details = None, {}
-        # read after the statistics: sacrebleu settles nrefs while caching them
         signature = self._metric.get_signature().format()
         return MetricResult(
             metric=self.name,
@@ -100,6 +118,7 @@ class _SacrebleuMetric:
             signature=signature,
             higher_is_better=self.higher_is_better,
             scale="0-100",
+            item_statistics=stats,
         )
 
 

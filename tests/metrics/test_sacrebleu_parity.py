@@ -114,3 +114,15 @@ def test_item_statistics_sum_to_corpus_score():
     stats = metric.item_statistics(predictions=PREDS, references=REFS)
     assert len(stats) == len(PREDS)
     assert math.isclose(metric.value_from_statistics(stats), metric.score(predictions=PREDS, references=REFS).value, rel_tol=0, abs_tol=0)
+
+
+def test_chunked_statistics_equal_one_pass(monkeypatch):
+    # statistics are extracted in chunks to bound memory; the corpus score,
+    # sentence scores and nrefs:var signature must not change
+    import evalkit.metrics.sacrebleu_metrics as module
+
+    whole = BLEU().score(predictions=PREDS, references=REFS)
+    monkeypatch.setattr(module, "_CHUNK", 7)
+    chunked = BLEU().score(predictions=PREDS, references=REFS)
+    assert chunked.value == whole.value and chunked.per_item == whole.per_item
+    assert chunked.signature == whole.signature and "nrefs:var" in chunked.signature
