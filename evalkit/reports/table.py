@@ -53,12 +53,18 @@ def render_table(comparison: Any) -> str:
 
 
 def unscored_notes(comparison: Any) -> list[str]:
+    """Unscored counts per system and metric, then each distinct warning once
+    with the systems it concerns."""
     notes = []
+    warned: dict[tuple[str, str], list[str]] = {}
     for system in comparison.systems:
         for metric in comparison.metrics:
             r = comparison.results[(system, metric)]
             if r.n_unscored:
                 notes.append(f"{system} / {metric}: {r.n_unscored} of {r.n_scored + r.n_unscored} items unscored")
             for warning in r.details.get("warnings", ()) or ():
-                notes.append(f"{system} / {metric}: warning: {warning}")
+                warned.setdefault((metric, str(warning)), []).append(system)
+    for (metric, warning), systems in warned.items():
+        who = "all systems" if len(systems) == len(comparison.systems) > 1 else ", ".join(systems)
+        notes.append(f"{metric} ({who}): warning: {warning}")
     return notes
