@@ -22,9 +22,13 @@ $(STAMP): pyproject.toml | $(PY)
 
 install: $(STAMP)
 
-# Debian's Chromium, for the HTML report test (needs root, as on CI).
+# Debian's Chromium, for the HTML report test: apt-get as root (as on CI),
+# through sudo otherwise.
 browser:
-	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  echo "installing Debian's chromium for the HTML report test ..."; \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
 demo: install
 	$(VENV)/bin/evalkit run datasets/demo/demo.toml
