@@ -70,6 +70,19 @@ def randomization_masks(n_items: int, *, n_trials: int, seed: int | None) -> np.
     return rng.integers(2, size=(n_trials, n_items), dtype=bool)
 
 
+def _mask_product(masks: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """``masks @ values`` for boolean masks, through float64 BLAS in blocks
+    of trials (bounded memory); integer values give exact integer sums."""
+    out = np.empty((masks.shape[0],) + values.shape[1:], dtype=np.float64)
+    step = max(1, _CHUNK_CELLS // max(1, masks.shape[1]))
+    as_float = values.astype(np.float64)
+    for start in range(0, masks.shape[0], step):
+        out[start : start + step] = masks[start : start + step].astype(np.float64) @ as_float
+    if np.issubdtype(values.dtype, np.integer):
+        return np.rint(out).astype(np.int64)
+    return out
+
+
 def _blocks(indices: np.ndarray, cells_per_index: int):
     """Consecutive row blocks of ``indices`` of bounded size: (start, block)."""
     step = max(1, _CHUNK_CELLS // max(1, indices.shape[1] * cells_per_index))
@@ -133,11 +146,18 @@ class SumStatistics:
         ``other``'s elsewhere; the second gets the rest."""
         mine, theirs = np.asarray(self.rows), np.asarray(other.rows)
         keep, swap = masks, ~masks
-        # Unchunked on purpose: the same matrix products as sacrebleu's
-        # (pos_sel @ baseline + neg_sel @ system) give bit-identical sums for
-        # float statistics (TER) too.
-        first = keep @ mine + swap @ theirs
-        second = swap @ mine + keep @ theirs
+        if np.issubdtype(mine.dtype, np.integer) and np.issubdtype(theirs.dtype, np.integer):
+            # Counts (BLEU, chrF): numpy's integer matmul has no BLAS path and
+            # took ~9 s for 10,000 trials x 20,000 items; float64 BLAS in
+            # blocks of trials is exact (integer sums below 2**53) and fast.
+            first = _mask_product(keep, mine) + _mask_product(swap, theirs)
+            second = _mask_product(swap, mine) + _mask_product(keep, theirs)
+        else:
+            # Unchunked on purpose: the same matrix products as sacrebleu's
+            # (pos_sel @ baseline + neg_sel @ system) give bit-identical sums
+            # for float statistics (TER).
+            first = keep @ mine + swap @ theirs
+            second = swap @ mine + keep @ theirs
         a = np.array([self.from_sums(v) for v in first])
         b = np.array([self.from_sums(v) for v in second])
         return a, b
@@ -185,8 +205,8 @@ class MeanStatistics:
         """As :meth:`SumStatistics.swapped_values`, for means."""
         n = self.n_items
         # mean(where(mask, self, other)) without building (trials x n) floats:
-        # (sum(other) + mask @ (self - other)) / n.
-        moved = masks.astype(np.float64) @ (self.scores - other.scores)
+        # (sum(other) + mask @ (self - other)) / n, in blocks of trials.
+        moved = _mask_product(masks, self.scores - other.scores)
         return (other.scores.sum() + moved) / n, (self.scores.sum() - moved) / n
 
 
