@@ -14,6 +14,7 @@ children, the parts are computed here, one after the other.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 from typing import Any, Callable, Sequence, TypeVar
@@ -66,6 +67,10 @@ def map_parts(
         return [function(*(seq[a:b] for seq in payload)) for a, b in bounds]
     context = multiprocessing.get_context("fork")
     children = []
+    # Objects inherited by a forked child are shared copy-on-write until the
+    # child's garbage collector walks them and so copies their pages: frozen,
+    # the collector leaves them alone.
+    gc.freeze()
     try:
         for start, stop in bounds[1:]:
             receive, send = context.Pipe(duplex=False)
@@ -86,6 +91,7 @@ def map_parts(
             results.append(value)
         return results
     finally:
+        gc.unfreeze()
         for process, receive in children:
             receive.close()
             if process.is_alive():
