@@ -109,7 +109,7 @@ def read_segments(
         return list(_split_lines(text))
     if fmt == "jsonl":
         return _read_jsonl(path, text, field, allow_lists)
-    return _read_table(path, text, field, "\t" if fmt == "tsv" else ",", allow_lists)
+    return _read_table(path, text, field, "\t" if fmt == "tsv" else ",")
 
 
 def _check_value(path: str, line: int, key: object, value: object, allow_lists: bool) -> Segment:
@@ -147,9 +147,7 @@ def _read_jsonl(path: str, text: str, field: str | int | None, allow_lists: bool
     return out
 
 
-def _read_table(
-    path: str, text: str, field: str | int | None, delimiter: str, allow_lists: bool
-) -> list[Segment]:
+def _read_table(path: str, text: str, field: str | int | None, delimiter: str) -> list[Segment]:
     rows = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         header = next(rows)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 from evalkit.errors import InputError
 from evalkit.inputs import read_segments
@@ -61,7 +62,7 @@ def load_references(specs: list[InputSpec]) -> tuple[list[tuple[str, ...]], list
 
 
 def load_systems(
-    specs: dict[str, InputSpec], *, n_references: int | None = None, reference_files: list[str] = ()
+    specs: dict[str, InputSpec], *, n_references: int | None = None, reference_files: Sequence[str] = ()
 ) -> dict[str, list[str | None]]:
     systems: dict[str, list[str | None]] = {}
     for name, spec in specs.items():
