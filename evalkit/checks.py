@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import sys
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from evalkit.errors import ConfigError, InputError
+from evalkit.jsonable import jsonable
 from evalkit.gates import Gate, evaluate, failed, parse_rules
 
 # Copies of evalkit.stats' defaults (a test keeps them equal): this module is
@@ -235,8 +235,8 @@ def _report(comparison, analysis, outcomes, settings, *, out_dir, fmt, stdout, s
         if report_md.is_file():
             text = report_md.read_text(encoding="utf-8").rstrip("\n") + "\n\n" + render_stats_markdown(analysis, outcomes)
             write_text_atomic(report_md, text)
-        statistics = {**analysis.to_dict(), "gates": [_json_ready(o.to_dict()) for o in outcomes]}
-        write_text_atomic(out_dir / "statistics.json", json.dumps(_json_ready(statistics), indent=2, ensure_ascii=False) + "\n")
+        statistics = {**analysis.to_dict(), "gates": [jsonable(o.to_dict()) for o in outcomes]}
+        write_text_atomic(out_dir / "statistics.json", json.dumps(jsonable(statistics), indent=2, ensure_ascii=False) + "\n")
         written.append(str(out_dir / "statistics.json"))
         if settings.html:
             from evalkit.reports.html import write_html
@@ -255,15 +255,3 @@ def _report(comparison, analysis, outcomes, settings, *, out_dir, fmt, stdout, s
         written.append(f"{path} (appended)")
     if written:
         print(f"wrote {', '.join(written)}", file=stderr)
-
-
-def _json_ready(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, Mapping):
-        return {str(k): _json_ready(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_ready(v) for v in value]
-    if hasattr(value, "item") and callable(value.item):  # numpy scalars
-        return _json_ready(value.item())
-    return value

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Mapping
+
+from evalkit.jsonable import jsonable
 
 __all__ = ["MetricResult"]
 
@@ -73,23 +74,10 @@ class MetricResult:
         """A JSON-ready dict (the record ``--format json`` prints)."""
         return {
             "metric": self.metric,
-            "value": _json_number(self.value),
-            "details": _thaw(self.details),
+            "value": jsonable(self.value),
+            "details": jsonable(self.details),
             "n_scored": self.n_scored,
             "n_unscored": self.n_unscored,
             "signature": self.signature,
         }
 
-
-def _json_number(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-def _thaw(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _thaw(v) for k, v in value.items()}
-    if isinstance(value, (tuple, list)):
-        return [_thaw(v) for v in value]
-    return _json_number(value)

@@ -1,8 +1,8 @@
 """The pure runner: inputs in, typed results out. No printing, no exits.
 
 >>> import evalkit
->>> c = evalkit.compare({"a": ["the cat sat"], "b": ["a dog ran"]},
-...                     references=["the cat sat"], metrics=["bleu"])
+>>> c = evalkit.compare({"a": ["the cat sat on the mat"], "b": ["a dog ran"]},
+...                     references=["the cat sat on the mat"], metrics=["bleu"])
 >>> [round(c.result(s, "bleu").value, 1) for s in c.systems]
 [100.0, 0.0]
 """

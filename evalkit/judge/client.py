@@ -104,12 +104,14 @@ class JudgeClient:
     """A bounded, retrying chat-completions client.
 
     Counters (``requests_sent``, ``retries``, ``probe_requests``) count HTTP
-    attempts, so tests can check exactly what reached the server.
+    attempts, so tests can check exactly what reached the server. With a
+    server listening (``tests/judge/test_judge_faults.py`` runs this against
+    the scripted one)::
 
-    >>> async def demo():  # doctest: +SKIP
-    ...     client = JudgeClient(base_url="http://127.0.0.1:8080/v1", model="m", api_key="none")
-    ...     out = await client.complete([{"role": "user", "content": "hi"}], {"max_tokens": 4})
-    ...     await client.aclose()
+        async def demo():
+            client = JudgeClient(base_url="http://127.0.0.1:8080/v1", model="m", api_key="none")
+            out = await client.complete([{"role": "user", "content": "hi"}], {"max_tokens": 4})
+            await client.aclose()
     """
 
     def __init__(

@@ -1,9 +1,9 @@
 """The embedded local judge: llama.cpp's OpenAI-compatible server with
-Gemma 3 270M (the ``local`` extra), on a free loopback port.
+Gemma 3 270M (the ``local`` extra), on a free loopback port
+(``tests/judge/conftest.py`` starts it this way)::
 
->>> with LocalJudge() as judge:          # doctest: +SKIP
-...     print(judge.base_url, judge.model)
-http://127.0.0.1:40123/v1 gemma-3-270m
+    with LocalJudge() as judge:
+        print(judge.base_url, judge.model)   # http://127.0.0.1:40123/v1 gemma-3-270m
 
 The server is stopped when the ``with`` block ends, also on Ctrl-C or an
 error; on Linux it also dies with its parent if the parent is killed.

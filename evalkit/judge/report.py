@@ -7,26 +7,14 @@ written atomically. ``summary.json`` fields are documented in ``docs/judge.md``.
 from __future__ import annotations
 
 import json
-import math
 import pathlib
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from evalkit.jsonable import jsonable
 from evalkit.judge.run import JudgeRun, config_to_dict
 
 __all__ = ["summary_dict", "render_markdown", "write_report", "judgments_jsonl"]
-
-
-def _clean(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, Mapping):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    if isinstance(value, pathlib.Path):
-        return str(value)
-    return value
 
 
 def public_url(url: str) -> str:
@@ -73,12 +61,12 @@ def summary_dict(run: JudgeRun) -> dict[str, Any]:
         "settings": settings,
     }
     out.update(run.stats)
-    return _clean(out)
+    return jsonable(out)
 
 
 def judgments_jsonl(run: JudgeRun) -> str:
     """One JSON line per judge call (and per item that needed no call)."""
-    return "".join(json.dumps(_clean(r), ensure_ascii=False) + "\n" for r in run.judgments)
+    return "".join(json.dumps(jsonable(r), ensure_ascii=False) + "\n" for r in run.judgments)
 
 
 def _fmt(value: Any, digits: int = 3) -> str:

@@ -23,7 +23,7 @@ class Metric(Protocol):
     leave that item unscored (``per_item[i] is None``), never score it as 0.
 
     >>> from evalkit.metrics.sacrebleu_metrics import BLEU
-    >>> round(BLEU().score(predictions=["the cat sat"], references=["the cat sat"]).value, 1)
+    >>> round(BLEU().score(predictions=["the cat sat on the mat"], references=["the cat sat on the mat"]).value, 1)
     100.0
     """
 
