@@ -41,6 +41,7 @@ test: install browser
 
 bench: install
 	$(PY) benchmarks/run.py
+	$(PY) benchmarks/bench_judge.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis reports/demo

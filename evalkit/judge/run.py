@@ -381,19 +381,21 @@ async def _send(config: JudgeConfig, template: Template, protocol: str, params: 
                 aborted.append(exc)
                 raise
             budget["reserved"] -= estimate
-            call.attempts, call.latency_s, call.usage = outcome.attempts, outcome.latency_s, outcome.usage
             budget["spent"] += _cost(config.price, outcome.usage.get("prompt_tokens", 0),
                                      outcome.usage.get("completion_tokens", 0)) or 0.0
-            if outcome.error is not None:
-                call.result = Verdict(unscored=outcome.error)
-            else:
-                call.raw = outcome.response
-                call.result = parse_verdict(template, protocol, outcome.response or {}, backend=config.grammar_backend)
-                if call.result.ok:
-                    cache.put(call.key, {"response": outcome.response, "usage": outcome.usage,
-                                         "latency_s": round(outcome.latency_s, 4)})
-            if progress:
-                progress("done" if call.result.ok else "failed")
+        # Parsing and storing happen after the slot is freed: the next request
+        # need not wait for them.
+        call.attempts, call.latency_s, call.usage = outcome.attempts, outcome.latency_s, outcome.usage
+        if outcome.error is not None:
+            call.result = Verdict(unscored=outcome.error)
+        else:
+            call.raw = outcome.response
+            call.result = parse_verdict(template, protocol, outcome.response or {}, backend=config.grammar_backend)
+            if call.result.ok:
+                cache.put(call.key, {"response": outcome.response, "usage": outcome.usage,
+                                     "latency_s": round(outcome.latency_s, 4)})
+        if progress:
+            progress("done" if call.result.ok else "failed")
 
     try:
         await client.probe(protocol, backend=config.grammar_backend)
