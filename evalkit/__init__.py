@@ -11,7 +11,9 @@ Heavy libraries (pandas, torch, openai, mauve) load only when used.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from evalkit._lazy import lazy_getattr
 
 __version__ = "0.1.0"
 
@@ -52,11 +54,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'evalkit' has no attribute {name!r}")
+__getattr__ = lazy_getattr("evalkit", _LAZY, globals())

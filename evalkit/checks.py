@@ -3,8 +3,10 @@
 the statistics section of ``report.md``, ``--junit``, ``--github-summary``).
 
 The CLI calls :func:`settings_from` before scoring (a bad rule fails fast,
-exit 2) and :func:`run_checks` after; ``run_checks`` returns the exit status:
-1 when a gate failed, else 0. Options and the ``[run]`` config table are
+exit 2), :func:`check` after it (pure: statistics and gate outcomes), hands
+the statistics section to the ``report.md`` writer, then calls
+:func:`write_outputs`, which returns the exit status: 1 when a gate failed,
+else 0. :func:`run_checks` does both steps. Options and the ``[run]`` config table are
 documented in ``docs/ci.md``.
 """
 
@@ -29,7 +31,7 @@ DEFAULT_RESAMPLES = 1000
 DEFAULT_SEED = 12345
 METHODS = ("ar", "bootstrap")
 
-__all__ = ["CheckSettings", "add_arguments", "load_judge_pairs", "run_checks", "settings_from"]
+__all__ = ["CheckResult", "CheckSettings", "add_arguments", "check", "load_judge_pairs", "run_checks", "settings_from", "write_outputs"]
 
 RUN_KEYS = {"baseline", "fail_if", "bootstrap", "seed", "paired_test", "github_summary", "junit", "html", "judge_summary"}
 
@@ -164,21 +166,33 @@ def load_judge_pairs(path: Path) -> list[dict[str, Any]]:
     return []
 
 
-def run_checks(
-    comparison: Any,
-    settings: CheckSettings,
-    *,
-    out_dir: Path | None,
-    fmt: str = "table",
-    judge_pairs: Sequence[Mapping[str, Any]] = (),
-    stdout: Any = None,
-    stderr: Any = None,
-) -> int:
-    """Statistics, gates and CI outputs for ``comparison``; the exit status."""
+@dataclass(frozen=True)
+class CheckResult:
+    """Statistics and gate outcomes of one comparison (nothing written yet)."""
+
+    analysis: Any | None
+    outcomes: tuple[Any, ...]
+
+    @property
+    def status(self) -> int:
+        """1 when a gate failed, else 0."""
+        return 1 if failed(list(self.outcomes)) else 0
+
+    def statistics_markdown(self) -> str:
+        """The statistics section of ``report.md`` ("" without statistics)."""
+        if self.analysis is None:
+            return ""
+        from evalkit.reports.deltas import render_stats_markdown
+
+        return render_stats_markdown(self.analysis, list(self.outcomes))
+
+
+def check(
+    comparison: Any, settings: CheckSettings, *, judge_pairs: Sequence[Mapping[str, Any]] = ()
+) -> CheckResult:
+    """Compute the statistics and evaluate the gates; writes and prints nothing."""
     from evalkit.analysis import analyze, judge_metrics_from_pairs
 
-    stdout = stdout or sys.stdout
-    stderr = stderr or sys.stderr
     if settings.baseline is not None and settings.baseline not in comparison.systems:
         raise ConfigError(f"baseline {settings.baseline!r} is not one of the systems",
                           hint=f"systems: {', '.join(comparison.systems)}")
@@ -200,9 +214,28 @@ def run_checks(
             values.setdefault(system, {}).update(per)
         p_values = {}
     outcomes = evaluate(settings.gates, values=values, baseline=settings.baseline, p_values=p_values)
+    return CheckResult(analysis, tuple(outcomes))
 
-    if analysis is not None:
-        _report(comparison, analysis, outcomes, settings, out_dir=out_dir, fmt=fmt, stdout=stdout, stderr=stderr)
+
+def write_outputs(
+    comparison: Any,
+    result: CheckResult,
+    settings: CheckSettings,
+    *,
+    out_dir: Path | None,
+    fmt: str = "table",
+    stdout: Any = None,
+    stderr: Any = None,
+) -> int:
+    """Print the statistics and the gates, write ``statistics.json``,
+    ``report.html``, ``--junit`` and ``--github-summary``; the exit status.
+    (``report.md`` takes :meth:`CheckResult.statistics_markdown` from the
+    report writer, so that it is written once.)"""
+    stdout = stdout or sys.stdout
+    stderr = stderr or sys.stderr
+    outcomes = list(result.outcomes)
+    if result.analysis is not None:
+        _report(comparison, result.analysis, outcomes, settings, out_dir=out_dir, fmt=fmt, stdout=stdout, stderr=stderr)
     elif settings.junit is not None:
         from evalkit.reports.junit import write_junit
 
@@ -213,10 +246,24 @@ def run_checks(
         print(f"evalkit: {len(bad)} of {len(outcomes)} gate check(s) failed:", file=stderr)
         for o in bad:
             print(f"  - {o.rule} [{o.system}]: {o.message}", file=stderr)
-        return 1
-    if outcomes:
+    elif outcomes:
         print(f"evalkit: all {len(outcomes)} gate check(s) hold", file=stderr)
-    return 0
+    return result.status
+
+
+def run_checks(
+    comparison: Any,
+    settings: CheckSettings,
+    *,
+    out_dir: Path | None,
+    fmt: str = "table",
+    judge_pairs: Sequence[Mapping[str, Any]] = (),
+    stdout: Any = None,
+    stderr: Any = None,
+) -> int:
+    """:func:`check` then :func:`write_outputs`; the exit status."""
+    result = check(comparison, settings, judge_pairs=judge_pairs)
+    return write_outputs(comparison, result, settings, out_dir=out_dir, fmt=fmt, stdout=stdout, stderr=stderr)
 
 
 def _report(comparison, analysis, outcomes, settings, *, out_dir, fmt, stdout, stderr) -> None:
@@ -231,10 +278,6 @@ def _report(comparison, analysis, outcomes, settings, *, out_dir, fmt, stdout, s
     written = []
     if out_dir is not None:
         out_dir = Path(out_dir)
-        report_md = out_dir / "report.md"
-        if report_md.is_file():
-            text = report_md.read_text(encoding="utf-8").rstrip("\n") + "\n\n" + render_stats_markdown(analysis, outcomes)
-            write_text_atomic(report_md, text)
         statistics = {**analysis.to_dict(), "gates": [jsonable(o.to_dict()) for o in outcomes]}
         write_text_atomic(out_dir / "statistics.json", json.dumps(jsonable(statistics), indent=2, ensure_ascii=False) + "\n")
         written.append(str(out_dir / "statistics.json"))

@@ -134,10 +134,10 @@ def _print_comparison(comparison: Any, fmt: str) -> None:
     sys.stdout.write(render(comparison))
 
 
-def _write(comparison: Any, out: str | Path) -> None:
+def _write(comparison: Any, out: str | Path, *, statistics_markdown: str = "") -> None:
     from evalkit.reports.write import write_report
 
-    write_report(comparison, out)
+    write_report(comparison, out, statistics_markdown=statistics_markdown)
     print(f"wrote {out}/report.md, summary.csv, items.csv, summary.json", file=sys.stderr)
 
 
@@ -167,7 +167,7 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     from evalkit import runner
-    from evalkit.checks import run_checks, settings_from
+    from evalkit.checks import check, settings_from, write_outputs
     from evalkit.errors import InputError
     from evalkit.loading import InputSpec, load_systems, parse_system_arg
     from evalkit.options import parse_set_options
@@ -183,15 +183,16 @@ def cmd_compare(args: argparse.Namespace) -> int:
     refs, ref_files = _references(args.references, args.reference_field)
     systems = load_systems(specs, n_references=len(refs) if refs is not None else None, reference_files=ref_files)
     comparison = runner.compare(systems, references=refs, metrics=args.metrics, options=options)
+    checked = check(comparison, checks)
     _print_comparison(comparison, args.format)
     out = Path(args.out) if args.out else _default_out()
-    _write(comparison, out)
-    return run_checks(comparison, checks, out_dir=out, fmt=args.format)
+    _write(comparison, out, statistics_markdown=checked.statistics_markdown())
+    return write_outputs(comparison, checked, checks, out_dir=out, fmt=args.format)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     from evalkit import runner
-    from evalkit.checks import load_judge_pairs, run_checks, settings_from
+    from evalkit.checks import check, load_judge_pairs, settings_from, write_outputs
     from evalkit.config import load_config
     from evalkit.loading import load_references, load_systems
 
@@ -218,7 +219,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         status = max(status, run_config(judge_table, base_dir=config.path.parent))
         judge_pairs = load_judge_pairs(config.path.parent / judge_table["out"])
     if comparison is not None:
-        status = max(status, run_checks(comparison, checks, out_dir=out, fmt=fmt, judge_pairs=judge_pairs))
+        checked = check(comparison, checks, judge_pairs=judge_pairs)
+        if checked.analysis is not None:
+            # The reports were written before the (possibly long) judge run so
+            # that they are there meanwhile; now they gain the statistics.
+            _write(comparison, out, statistics_markdown=checked.statistics_markdown())
+        status = max(status, write_outputs(comparison, checked, checks, out_dir=out, fmt=fmt))
     return status
 
 

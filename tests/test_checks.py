@@ -62,13 +62,26 @@ def test_only_the_identical_copy_passes(comparison):
     assert status == 0 and "all 1 gate check(s) hold" in err
 
 
-def test_statistics_section_is_appended_to_report_md(comparison, tmp_path):
-    (tmp_path / "report.md").write_text("# evalkit comparison\n\ntable\n")
+def test_statistics_section_ends_report_md_written_once(comparison, tmp_path):
+    from evalkit.checks import check
+    from evalkit.reports.markdown import render_markdown
+    from evalkit.reports.write import write_report
+
     settings = settings_from(_args("--baseline", "main", "--bootstrap", "100", "--no-html"))
-    assert _run(comparison, settings, out_dir=tmp_path)[0] == 0
+    result = check(comparison, settings)
+    write_report(comparison, tmp_path, statistics_markdown=result.statistics_markdown())
     text = (tmp_path / "report.md").read_text()
-    assert text.startswith("# evalkit comparison\n\ntable\n\n## Confidence intervals")
+    assert text.startswith(render_markdown(comparison).rstrip("\n") + "\n\n## Confidence intervals")
+    before = text
+    assert _run(comparison, settings, out_dir=tmp_path)[0] == 0
+    assert (tmp_path / "report.md").read_text() == before  # the CI step leaves report.md alone
     assert not (tmp_path / "report.html").exists()
+
+
+def test_no_statistics_no_section(comparison):
+    from evalkit.checks import check
+
+    assert check(comparison, settings_from(_args("--bootstrap", "0"))).statistics_markdown() == ""
 
 
 @pytest.mark.parametrize("fmt,printed", [("json", False), ("csv", False), ("table", True), ("markdown", True)])

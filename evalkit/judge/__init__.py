@@ -20,7 +20,9 @@ from __future__ import annotations
 
 __all__ = ["JudgeConfig", "JudgeRun", "run_judge", "load_template", "Template"]
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from evalkit._lazy import lazy_getattr
 
 if TYPE_CHECKING:
     from evalkit.judge.run import JudgeConfig, JudgeRun, run_judge
@@ -35,11 +37,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'evalkit.judge' has no attribute {name!r}")
+__getattr__ = lazy_getattr("evalkit.judge", _LAZY, globals())

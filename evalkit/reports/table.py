@@ -15,8 +15,8 @@ def format_value(result: MetricResult) -> str:
         return "n/a"
     digits = 2 if result.scale == "0-100" else 4
     text = f"{result.value:.{digits}f}"
-    std = result.details.get("std") if isinstance(result.details.get("std"), float) else None
-    if std is not None:
+    std = result.details.get("std")  # spread over seeds (MAUVE); None with one seed
+    if isinstance(std, float):
         text += f" ± {std:.{digits}f}"
     return text
 

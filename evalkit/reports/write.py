@@ -13,17 +13,21 @@ from evalkit.reports.markdown import render_markdown
 __all__ = ["report_files", "write_report"]
 
 
-def report_files(comparison: Any, out_dir: Path) -> dict[Path, str]:
-    """Every report file's path and text, built before anything is written."""
+def report_files(comparison: Any, out_dir: Path, *, statistics_markdown: str = "") -> dict[Path, str]:
+    """Every report file's path and text, built before anything is written.
+    ``statistics_markdown`` (intervals, significance, gates) ends report.md."""
+    report = render_markdown(comparison)
+    if statistics_markdown:
+        report = report.rstrip("\n") + "\n\n" + statistics_markdown
     return {
-        out_dir / "report.md": render_markdown(comparison),
+        out_dir / "report.md": report,
         out_dir / "summary.csv": summary_csv(comparison),
         out_dir / "items.csv": items_csv(comparison),
         out_dir / "summary.json": render_json(comparison),
     }
 
 
-def write_report(comparison: Any, out_dir: str | Path) -> list[Path]:
-    files = report_files(comparison, Path(out_dir))
+def write_report(comparison: Any, out_dir: str | Path, *, statistics_markdown: str = "") -> list[Path]:
+    files = report_files(comparison, Path(out_dir), statistics_markdown=statistics_markdown)
     write_files_atomic(files)
     return list(files)
