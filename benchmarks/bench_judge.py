@@ -57,8 +57,16 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         port_file = pathlib.Path(tmp) / "port"
         server = subprocess.Popen(
-            [sys.executable, str(ROOT / "tests" / "judge" / "scripted_server.py"), "--latency", str(args.latency),
-             "--answer", "The answer is fine. Rating: [[6]]", "--port-file", str(port_file)],
+            [
+                sys.executable,
+                str(ROOT / "tests" / "judge" / "scripted_server.py"),
+                "--latency",
+                str(args.latency),
+                "--answer",
+                "The answer is fine. Rating: [[6]]",
+                "--port-file",
+                str(port_file),
+            ],
         )
         try:
             deadline = time.monotonic() + 30
@@ -98,16 +106,24 @@ def main() -> int:
     ideal = args.concurrency / args.latency
     achieved = n / elapsed
     scored = run.systems[0]["n"] - run.systems[0]["unscored"]
-    print(f"judgments: {n} ({scored} scored), requests sent: {run.stats['requests_sent']}, "
-          f"concurrency {args.concurrency}, latency {args.latency * 1000:.0f} ms")
+    print(
+        f"judgments: {n} ({scored} scored), requests sent: {run.stats['requests_sent']}, "
+        f"concurrency {args.concurrency}, latency {args.latency * 1000:.0f} ms"
+    )
     print(f"wall time: {elapsed:.2f} s (whole run after imports: render, cache, probe, calls, parse, store)")
     client_cpu = (cpu_after.ru_utime + cpu_after.ru_stime) - (cpu_before.ru_utime + cpu_before.ru_stime)
-    print(f"CPU: client {1000 * client_cpu / n:.2f} ms/call, scripted server {1000 * (server_cpu.ru_utime + server_cpu.ru_stime) / (2 * n):.2f} ms/call; "
-          f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
-    print(f"achieved: {achieved:.1f} calls/s   ideal: {ideal:.0f} calls/s   ({100 * achieved / ideal:.1f}% of ideal;"
-          " target >= 90%)")
-    print(f"same calls with bare httpx2 (no SDK, no judge): {n / raw_elapsed:.1f} calls/s "
-          f"({100 * n / raw_elapsed / ideal:.1f}% of ideal)")
+    print(
+        f"CPU: client {1000 * client_cpu / n:.2f} ms/call, scripted server {1000 * (server_cpu.ru_utime + server_cpu.ru_stime) / (2 * n):.2f} ms/call; "
+        f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores"
+    )
+    print(
+        f"achieved: {achieved:.1f} calls/s   ideal: {ideal:.0f} calls/s   ({100 * achieved / ideal:.1f}% of ideal;"
+        " target >= 90%)"
+    )
+    print(
+        f"same calls with bare httpx2 (no SDK, no judge): {n / raw_elapsed:.1f} calls/s "
+        f"({100 * n / raw_elapsed / ideal:.1f}% of ideal)"
+    )
     return 0 if scored == n else 1
 
 

@@ -57,16 +57,17 @@ _ADJECTIVES = (
 ).split()
 
 _SYLLABLES = (
-    "bar ten lo mar vin sel dra cor pen ta lis mon fer gal ri nos ket ul "
-    "dor ma ver sa tun bel kri po dan ex ha rum"
+    "bar ten lo mar vin sel dra cor pen ta lis mon fer gal ri nos ket ul dor ma ver sa tun bel kri po dan ex ha rum"
 ).split()
 
 
 def _inflections(lemma: str, kind: str) -> list[str]:
     """Regular English inflections of a lemma; stems agree under Porter."""
     if kind == "noun":
-        plural = lemma[:-1] + "ies" if lemma.endswith("y") and lemma[-2] not in "aeiou" else (
-            lemma + "es" if lemma.endswith(("s", "x", "ch", "sh")) else lemma + "s"
+        plural = (
+            lemma[:-1] + "ies"
+            if lemma.endswith("y") and lemma[-2] not in "aeiou"
+            else (lemma + "es" if lemma.endswith(("s", "x", "ch", "sh")) else lemma + "s")
         )
         return [lemma, plural, lemma + "'s"]
     if kind == "verb":
@@ -120,7 +121,9 @@ class _Generator:
         if roll < 0.45:
             return -1, _FUNCTION_WORDS[self._pick(self.function_cum)]
         if roll < 0.48:
-            return -2, rng.choice((str(rng.randrange(2, 100)), str(rng.randrange(1990, 2030)), f"{rng.randrange(1, 99)}%"))
+            return -2, rng.choice(
+                (str(rng.randrange(2, 100)), str(rng.randrange(1990, 2030)), f"{rng.randrange(1, 99)}%")
+            )
         return self.content_word()
 
     def sentence(self, length: int) -> list[tuple[int, str]]:

@@ -91,7 +91,6 @@ def run(quick: bool) -> list[dict]:
     """Rows for the benchmark report; ``quick`` uses a smaller sample."""
     import faiss
     from mauve import compute_mauve
-
     from threadpoolctl import threadpool_limits
 
     # One thread for k-means (faiss) and PCA (BLAS): both sides run the same

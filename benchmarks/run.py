@@ -23,8 +23,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # evalkit from this checkout
@@ -66,7 +67,9 @@ def machine() -> dict[str, Any]:
         "cpu": model,
         "python": platform.python_version(),
         "platform": platform.platform(),
-        "load average (1, 5, 15 min)": " ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "?",
+        "load average (1, 5, 15 min)": " ".join(f"{x:.2f}" for x in os.getloadavg())
+        if hasattr(os, "getloadavg")
+        else "?",
     }
     for package in ("rouge-score", "sacrebleu", "mauve-text", "numpy", "rapidfuzz", "nltk"):
         try:
@@ -105,7 +108,9 @@ def _evalkit_rouge(predictions: list[str], references: list[str], stem: bool, jo
             import evalkit
 
             return evalkit.score_many(
-                "rouge", predictions=predictions, references=references,
+                "rouge",
+                predictions=predictions,
+                references=references,
                 options={"rouge": {"use_stemmer": stem, "jobs": jobs}},
             )
         except (ImportError, AttributeError):  # the core's API is not there yet
@@ -120,12 +125,7 @@ def _rouge_difference(predictions: list[str], references: list[str], stem: bool,
     from evalkit.metrics.rouge_engine import score_rouge
 
     got = score_rouge(predictions, [(r,) for r in references], rouge_types=TYPES, use_stemmer=stem)
-    return max(
-        abs(g - e)
-        for t in TYPES
-        for triple, want in zip(got[t], expected)
-        for g, e in zip(triple, want[t])
-    )
+    return max(abs(g - e) for t in TYPES for triple, want in zip(got[t], expected) for g, e in zip(triple, want[t]))
 
 
 def _api_difference(result: Any, expected: list[dict]) -> float:
@@ -145,14 +145,24 @@ def rouge_rows(predictions: list[str], references: list[str], repeats: int) -> l
             runs = [timed(_evalkit_rouge(predictions, references, stem, jobs=1)) for _ in range(repeats)]
             wall = statistics.median(r[0] for r in runs)
             cpu = statistics.median(r[1] for r in runs)
-            diff = max(_rouge_difference(predictions, references, stem, expected), _api_difference(runs[-1][2], expected))
+            diff = max(
+                _rouge_difference(predictions, references, stem, expected), _api_difference(runs[-1][2], expected)
+            )
             ratio = ref_wall / wall
-            rows.append(row(
-                name, n, reference_per_s=n / ref_wall, evalkit_per_s=n / wall, ratio=ratio,
-                identical=diff == 0.0, max_abs_diff=diff, target=f">= {ROUGE_TARGET:g}x rouge-score, diff <= 1e-12",
-                met=ratio >= ROUGE_TARGET and diff <= 1e-12,
-                note=f"CPU-time ratio {ref_cpu / cpu:.1f}x; evalkit median of {repeats} cold runs, jobs=1",
-            ))
+            rows.append(
+                row(
+                    name,
+                    n,
+                    reference_per_s=n / ref_wall,
+                    evalkit_per_s=n / wall,
+                    ratio=ratio,
+                    identical=diff == 0.0,
+                    max_abs_diff=diff,
+                    target=f">= {ROUGE_TARGET:g}x rouge-score, diff <= 1e-12",
+                    met=ratio >= ROUGE_TARGET and diff <= 1e-12,
+                    note=f"CPU-time ratio {ref_cpu / cpu:.1f}x; evalkit median of {repeats} cold runs, jobs=1",
+                )
+            )
         except Exception as error:  # noqa: BLE001 - the table reports it
             rows.append(row(name, n, note=f"error: {error!r}"))
     rows.append(_parallel_row(predictions, references, repeats))
@@ -188,13 +198,20 @@ def _parallel_row(predictions: list[str], references: list[str], repeats: int) -
         busiest = statistics.median(max(r[2], r[3]) for r in parallel)
         load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
         return row(
-            name, n, reference_per_s=n / serial_wall, evalkit_per_s=n / parallel_wall, ratio=ratio,
-            identical=identical, max_abs_diff=0.0 if identical else None,
+            name,
+            n,
+            reference_per_s=n / serial_wall,
+            evalkit_per_s=n / parallel_wall,
+            ratio=ratio,
+            identical=identical,
+            max_abs_diff=0.0 if identical else None,
             target=f">= {PARALLEL_TARGET:g}x on 2 cores, same results in order",
             met=identical and ratio >= PARALLEL_TARGET,
-            note=(f"median of {repeats} interleaved runs each, load average {load:.2f} on {machine()['cores']} cores; "
-                  f"CPU: serial {serial_cpu:.3f} s, parallel busiest process {busiest:.3f} s, "
-                  f"so {serial_cpu / busiest:.2f}x on 2 idle cores"),
+            note=(
+                f"median of {repeats} interleaved runs each, load average {load:.2f} on {machine()['cores']} cores; "
+                f"CPU: serial {serial_cpu:.3f} s, parallel busiest process {busiest:.3f} s, "
+                f"so {serial_cpu / busiest:.2f}x on 2 idle cores"
+            ),
         )
     except Exception as error:  # noqa: BLE001
         return row(name, n, note=f"error: {error!r}")
@@ -216,11 +233,20 @@ def sacrebleu_rows(predictions: list[str], references: list[str]) -> list[dict]:
             ref_wall, _, theirs = timed(lambda: reference(predictions, [references]))
             wall, _, ours = timed(lambda: evalkit.score(metric, predictions=predictions, references=references))
             diff = abs(ours.value - theirs.score)
-            rows.append(row(
-                name, n, reference_per_s=n / ref_wall, evalkit_per_s=n / wall, ratio=ref_wall / wall,
-                identical=diff == 0.0, max_abs_diff=diff, target="identical corpus score", met=diff == 0.0,
-                note="evalkit also computes every sentence-level score (per_item)",
-            ))
+            rows.append(
+                row(
+                    name,
+                    n,
+                    reference_per_s=n / ref_wall,
+                    evalkit_per_s=n / wall,
+                    ratio=ref_wall / wall,
+                    identical=diff == 0.0,
+                    max_abs_diff=diff,
+                    target="identical corpus score",
+                    met=diff == 0.0,
+                    note="evalkit also computes every sentence-level score (per_item)",
+                )
+            )
         except Exception as error:  # noqa: BLE001
             rows.append(row(name, n, note=f"error: {error!r}"))
     return rows
@@ -235,7 +261,10 @@ def mauve_rows(quick: bool) -> list[dict]:
     except ImportError as error:
         return [row("mauve", None, note=f"error: benchmarks/mauve_section.py not importable ({error})")]
     try:
-        return [row(r["task"], r.get("n"), **{k: v for k, v in r.items() if k not in ("task", "n")}) for r in mauve_section.run(quick)]
+        return [
+            row(r["task"], r.get("n"), **{k: v for k, v in r.items() if k not in ("task", "n")})
+            for r in mauve_section.run(quick)
+        ]
     except Exception as error:  # noqa: BLE001
         return [row("mauve", None, note=f"error: {error!r}")]
 
@@ -265,8 +294,16 @@ def cli_rows(runs: int) -> list[dict]:
     name = "evalkit --help start-up (s)"
     try:
         seconds = _median_wall([*command, "--help"], runs)
-        rows.append(row(name, 1, seconds=seconds, target=f"< {HELP_TARGET_S} s", met=seconds < HELP_TARGET_S,
-                        note=f"median of {runs} runs of {Path(command[0]).name}"))
+        rows.append(
+            row(
+                name,
+                1,
+                seconds=seconds,
+                target=f"< {HELP_TARGET_S} s",
+                met=seconds < HELP_TARGET_S,
+                note=f"median of {runs} runs of {Path(command[0]).name}",
+            )
+        )
     except Exception as error:  # noqa: BLE001
         rows.append(row(name, 1, note=f"error: {error!r}"))
     name = "evalkit score --metric bleu, 10 lines (s)"
@@ -276,9 +313,19 @@ def cli_rows(runs: int) -> list[dict]:
             pred, ref = Path(folder, "pred.txt"), Path(folder, "ref.txt")
             pred.write_text("\n".join(predictions) + "\n", encoding="utf-8")
             ref.write_text("\n".join(references) + "\n", encoding="utf-8")
-            seconds = _median_wall([*command, "score", "--metric", "bleu", "--predictions", str(pred), "--references", str(ref)], runs)
-        rows.append(row(name, 10, seconds=seconds, target=f"< {CLI_TARGET_S} s", met=seconds < CLI_TARGET_S,
-                        note=f"median of {runs} runs, wall clock"))
+            seconds = _median_wall(
+                [*command, "score", "--metric", "bleu", "--predictions", str(pred), "--references", str(ref)], runs
+            )
+        rows.append(
+            row(
+                name,
+                10,
+                seconds=seconds,
+                target=f"< {CLI_TARGET_S} s",
+                met=seconds < CLI_TARGET_S,
+                note=f"median of {runs} runs, wall clock",
+            )
+        )
     except Exception as error:  # noqa: BLE001
         rows.append(row(name, 10, note=f"error: {error!r}"))
     return rows
@@ -310,10 +357,16 @@ def memory_child(n: int, metrics: list[str]) -> None:
     seconds = time.perf_counter() - start
     own = _high_water_mb()
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # KiB on Linux
-    print(json.dumps({
-        "peak_mb": own, "children_peak_mb": children, "seconds": seconds,
-        "values": {name: r.value for name, r in results.items()},
-    }))
+    print(
+        json.dumps(
+            {
+                "peak_mb": own,
+                "children_peak_mb": children,
+                "seconds": seconds,
+                "values": {name: r.value for name, r in results.items()},
+            }
+        )
+    )
 
 
 def memory_row(n: int, metrics: list[str]) -> dict:
@@ -322,7 +375,9 @@ def memory_row(n: int, metrics: list[str]) -> dict:
     try:
         done = subprocess.run(
             [sys.executable, str(Path(__file__).resolve()), "--memory-child", str(n), "--metrics", ",".join(metrics)],
-            capture_output=True, text=True, timeout=3600,
+            capture_output=True,
+            text=True,
+            timeout=3600,
         )
         if done.returncode != 0:
             raise RuntimeError(done.stderr.strip()[-500:])
@@ -330,10 +385,16 @@ def memory_row(n: int, metrics: list[str]) -> dict:
         # a forked worker shares the parent's pages: the sum over-counts, so it is a safe upper bound
         total = measured["peak_mb"] + measured["children_peak_mb"]
         return row(
-            name, n, evalkit_per_s=n / measured["seconds"], peak_mb=total, target=f"< {MEMORY_TARGET_MB / 1024:g} GB peak",
+            name,
+            n,
+            evalkit_per_s=n / measured["seconds"],
+            peak_mb=total,
+            target=f"< {MEMORY_TARGET_MB / 1024:g} GB peak",
             met=total < MEMORY_TARGET_MB,
-            note=(f"process peak {measured['peak_mb']:.0f} MB + worker peak {measured['children_peak_mb']:.0f} MB "
-                  f"(VmHWM and workers' ru_maxrss, data generation included); scoring took {measured['seconds']:.0f} s"),
+            note=(
+                f"process peak {measured['peak_mb']:.0f} MB + worker peak {measured['children_peak_mb']:.0f} MB "
+                f"(VmHWM and workers' ru_maxrss, data generation included); scoring took {measured['seconds']:.0f} s"
+            ),
         )
     except Exception as error:  # noqa: BLE001
         return row(name, n, note=f"error: {error!r}")
@@ -355,8 +416,11 @@ def _number(value: Any, digits: int = 0) -> str:
 def render(rows: list[dict], info: dict) -> str:
     lines = ["## Machine", ""]
     lines += [f"- {key}: {value}" for key, value in info.items()]
-    lines += ["", "| task | n | reference pairs/s | evalkit pairs/s | ratio | identical (max abs diff) | target | met |",
-              "|---|---:|---:|---:|---:|---|---|---|"]
+    lines += [
+        "",
+        "| task | n | reference pairs/s | evalkit pairs/s | ratio | identical (max abs diff) | target | met |",
+        "|---|---:|---:|---:|---:|---|---|---|",
+    ]
     notes = []
     for r in rows:
         if "seconds" in r:
@@ -377,8 +441,10 @@ def render(rows: list[dict], info: dict) -> str:
             notes.append(note)
             mark = f" [{len(notes)}]"
         met = "error" if note and note.startswith("error") else _number(r["met"])
-        lines.append(f"| {r['task']}{mark} | {_number(r['n'])} | {_number(r['reference_per_s'])} | {ours} | {ratio} "
-                     f"| {identical} | {r['target'] or ''} | {met} |")
+        lines.append(
+            f"| {r['task']}{mark} | {_number(r['n'])} | {_number(r['reference_per_s'])} | {ours} | {ratio} "
+            f"| {identical} | {r['target'] or ''} | {met} |"
+        )
     lines.append("")
     lines += [f"[{i}] {note}" for i, note in enumerate(notes, 1)]
     return "\n".join(lines)
@@ -388,7 +454,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke check, not a measurement")
     parser.add_argument("--n", type=int, help="sentence pairs for the speed rows (default 20,000; 2,000 with --quick)")
-    parser.add_argument("--memory-n", type=int, help="pairs for the memory row (default 1,000,000; 20,000 with --quick)")
+    parser.add_argument(
+        "--memory-n", type=int, help="pairs for the memory row (default 1,000,000; 20,000 with --quick)"
+    )
     parser.add_argument("--json", type=Path, help="also write the rows as JSON to this file")
     parser.add_argument("--memory-child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--metrics", default="rouge,bleu", help=argparse.SUPPRESS)

@@ -4,7 +4,8 @@ module on first use, so that importing the package stays light."""
 from __future__ import annotations
 
 import importlib
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 __all__ = ["lazy_getattr"]
 

@@ -29,8 +29,9 @@ with a note saying why.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -310,8 +311,10 @@ def analyze(
     ``judge_pairs`` are the judge's pair records, kept for the HTML figures.
     """
     _check_settings(comparison, baseline, paired_test_method, n_resamples, alpha)
-    trials = n_trials if n_trials is not None else (
-        n_resamples if paired_test_method == "bootstrap" else DEFAULT_TRIALS["ar"]
+    trials = (
+        n_trials
+        if n_trials is not None
+        else (n_resamples if paired_test_method == "bootstrap" else DEFAULT_TRIALS["ar"])
     )
     if isinstance(trials, bool) or not isinstance(trials, int) or trials < 1:
         raise ConfigError(f"the number of trials must be a positive integer, got {trials!r}")
@@ -320,8 +323,9 @@ def analyze(
     for metric in comparison.metrics:
         source = _source(comparison, metric)
         for system in comparison.systems:
-            stats[(system, metric)] = _one(comparison, source, system, metric, baseline,
-                                           paired_test_method, n_resamples, trials, seed, alpha)
+            stats[(system, metric)] = _one(
+                comparison, source, system, metric, baseline, paired_test_method, n_resamples, trials, seed, alpha
+            )
 
     judge_values = {s: dict(v) for s, v in (judge or {}).items()}
     for system, per in (judge_items or {}).items():
@@ -332,7 +336,11 @@ def analyze(
                 judge_values[system].setdefault(metric, float(values.mean()))
                 interval = bootstrap_ci(values, n_resamples=n_resamples, seed=seed, alpha=alpha)
                 stats[(system, metric)] = MetricStats(
-                    system, metric, judge_values[system][metric], interval, "per-item mean",
+                    system,
+                    metric,
+                    judge_values[system][metric],
+                    interval,
+                    "per-item mean",
                     n_excluded=len(items) - int(values.size),
                 )
     return Analysis(
@@ -353,8 +361,11 @@ def analyze(
 def _one(comparison, source, system, metric, baseline, method, n_resamples, trials, seed, alpha) -> MetricStats:
     result = comparison.results[(system, metric)]
     common = dict(
-        system=system, metric=metric, value=result.value,
-        higher_is_better=result.higher_is_better, scale=result.scale,
+        system=system,
+        metric=metric,
+        value=result.value,
+        higher_is_better=result.higher_is_better,
+        scale=result.scale,
     )
     if source.build is None:
         return MetricStats(interval=None, kind=source.kind, note=source.note, **common)
@@ -369,14 +380,20 @@ def _one(comparison, source, system, metric, baseline, method, n_resamples, tria
         return MetricStats(interval=interval, kind=source.kind, note=note, **common)
 
     if source.seeds is not None and source.seeds[system] != source.seeds[baseline]:
-        return MetricStats(interval=interval, kind=source.kind,
-                           note="different seeds than the baseline: no paired test", **common)
+        return MetricStats(
+            interval=interval, kind=source.kind, note="different seeds than the baseline: no paired test", **common
+        )
     paired = np.intersect1d(items, source.scored[baseline])
     union = np.union1d(items, source.scored[baseline])
     excluded = int(len(union) - len(paired)) if source.kind != "seeds" else 0
     if not len(paired):
-        return MetricStats(interval=interval, kind=source.kind, n_excluded=excluded,
-                           note="no item scored in both this system and the baseline: no test", **common)
+        return MetricStats(
+            interval=interval,
+            kind=source.kind,
+            n_excluded=excluded,
+            note="no item scored in both this system and the baseline: no test",
+            **common,
+        )
     sys_stats, base_stats = source.build(system, paired), source.build(baseline, paired)
     test = paired_test(sys_stats, base_stats, method=method, n_resamples=trials, seed=seed)
     delta = difference_ci(sys_stats, base_stats, n_resamples=n_resamples, seed=seed, alpha=alpha)
@@ -384,8 +401,16 @@ def _one(comparison, source, system, metric, baseline, method, n_resamples, tria
         note = (note + "; " if note else "") + (
             f"{excluded} item(s) unscored in this system or the baseline left out of the paired test"
         )
-    return MetricStats(interval=interval, kind=source.kind, delta=delta, test=test,
-                       n_paired=int(len(paired)), n_excluded=excluded, note=note, **common)
+    return MetricStats(
+        interval=interval,
+        kind=source.kind,
+        delta=delta,
+        test=test,
+        n_paired=int(len(paired)),
+        n_excluded=excluded,
+        note=note,
+        **common,
+    )
 
 
 def judge_metrics_from_pairs(
@@ -427,4 +452,3 @@ def judge_metrics_from_pairs(
                 values[key] = None if pair[key] is None else float(pair[key])
         out[system] = values
     return out
-

@@ -16,13 +16,14 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from evalkit.errors import ConfigError, InputError
-from evalkit.jsonable import jsonable
 from evalkit.gates import Gate, evaluate, failed, parse_rules
+from evalkit.jsonable import jsonable
 
 # Copies of evalkit.stats' defaults (a test keeps them equal): this module is
 # imported while the CLI builds its parser, and evalkit.stats imports numpy,
@@ -31,9 +32,28 @@ DEFAULT_RESAMPLES = 1000
 DEFAULT_SEED = 12345
 METHODS = ("ar", "bootstrap")
 
-__all__ = ["CheckResult", "CheckSettings", "add_arguments", "check", "load_judge_pairs", "run_checks", "settings_from", "write_outputs"]
+__all__ = [
+    "CheckResult",
+    "CheckSettings",
+    "add_arguments",
+    "check",
+    "load_judge_pairs",
+    "run_checks",
+    "settings_from",
+    "write_outputs",
+]
 
-RUN_KEYS = {"baseline", "fail_if", "bootstrap", "seed", "paired_test", "github_summary", "junit", "html", "judge_summary"}
+RUN_KEYS = {
+    "baseline",
+    "fail_if",
+    "bootstrap",
+    "seed",
+    "paired_test",
+    "github_summary",
+    "junit",
+    "html",
+    "judge_summary",
+}
 
 
 @dataclass(frozen=True)
@@ -58,19 +78,39 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("statistics and CI gates (see docs/ci.md)")
     group.add_argument("--baseline", metavar="NAME", help="compare every other system with this one")
     group.add_argument(
-        "--fail-if", dest="fail_if", action="append", default=None, metavar="RULE",
+        "--fail-if",
+        dest="fail_if",
+        action="append",
+        default=None,
+        metavar="RULE",
         help='exit 1 when RULE holds, e.g. "bleu < baseline - 0.5 (p<0.05)" or "rougeL < 0.30" (repeatable)',
     )
-    group.add_argument("--bootstrap", type=int, metavar="N", help=f"bootstrap resamples for intervals (default {DEFAULT_RESAMPLES}; 0: no statistics)")
+    group.add_argument(
+        "--bootstrap",
+        type=int,
+        metavar="N",
+        help=f"bootstrap resamples for intervals (default {DEFAULT_RESAMPLES}; 0: no statistics)",
+    )
     group.add_argument("--seed", type=int, metavar="N", help=f"seed of every resampling (default {DEFAULT_SEED})")
-    group.add_argument("--paired-test", dest="paired_test", choices=METHODS, help="paired test against the baseline (default: ar)")
-    group.add_argument("--github-summary", dest="github_summary", action="store_true", default=None,
-                       help="append the results to $GITHUB_STEP_SUMMARY")
+    group.add_argument(
+        "--paired-test", dest="paired_test", choices=METHODS, help="paired test against the baseline (default: ar)"
+    )
+    group.add_argument(
+        "--github-summary",
+        dest="github_summary",
+        action="store_true",
+        default=None,
+        help="append the results to $GITHUB_STEP_SUMMARY",
+    )
     group.add_argument("--junit", metavar="FILE", help="write one JUnit test case per gate to FILE")
     group.add_argument("--html", dest="html", action="store_true", default=None, help="write report.html (default)")
     group.add_argument("--no-html", dest="html", action="store_false", help="do not write report.html")
-    group.add_argument("--judge-summary", dest="judge_summary", metavar="FILE",
-                       help="the judge's summary.json: its win rates and position consistency become gate metrics")
+    group.add_argument(
+        "--judge-summary",
+        dest="judge_summary",
+        metavar="FILE",
+        help="the judge's summary.json: its win rates and position consistency become gate metrics",
+    )
 
 
 def _typed(table: Mapping[str, Any], key: str, kind: type, where: str) -> Any:
@@ -95,7 +135,9 @@ def settings_from(
     table = dict(table or {})
     unknown = set(table) - RUN_KEYS
     if unknown:
-        raise ConfigError(f"{where}: unknown key {sorted(unknown)[0]!r} in [run]", hint=f"known keys: {', '.join(sorted(RUN_KEYS))}")
+        raise ConfigError(
+            f"{where}: unknown key {sorted(unknown)[0]!r} in [run]", hint=f"known keys: {', '.join(sorted(RUN_KEYS))}"
+        )
     fail_if = table.get("fail_if", [])
     if isinstance(fail_if, str):
         fail_if = [fail_if]
@@ -126,7 +168,9 @@ def settings_from(
                 values[key] = Path(getattr(args, key))
         rules += list(getattr(args, "fail_if", None) or [])
     if values["paired_test"] is not None and values["paired_test"] not in METHODS:
-        raise ConfigError(f"{where}: [run] paired_test = {values['paired_test']!r}", hint=f"choose one of: {', '.join(METHODS)}")
+        raise ConfigError(
+            f"{where}: [run] paired_test = {values['paired_test']!r}", hint=f"choose one of: {', '.join(METHODS)}"
+        )
     if values["bootstrap"] is not None and values["bootstrap"] < 0:
         raise ConfigError(f"--bootstrap must be 0 (no statistics) or a positive number, not {values['bootstrap']}")
     gates = tuple(parse_rules(rules))
@@ -142,8 +186,10 @@ def settings_from(
             hint="GitHub Actions sets it in every job step; outside Actions leave out --github-summary",
         )
     if any(g.against_baseline for g in gates) and settings.baseline is None:
-        raise ConfigError("a --fail-if rule compares with the baseline, but no baseline is named",
-                          hint="add --baseline NAME (or baseline = \"NAME\" in [run])")
+        raise ConfigError(
+            "a --fail-if rule compares with the baseline, but no baseline is named",
+            hint='add --baseline NAME (or baseline = "NAME" in [run])',
+        )
     return settings
 
 
@@ -187,15 +233,15 @@ class CheckResult:
         return render_stats_markdown(self.analysis, list(self.outcomes))
 
 
-def check(
-    comparison: Any, settings: CheckSettings, *, judge_pairs: Sequence[Mapping[str, Any]] = ()
-) -> CheckResult:
+def check(comparison: Any, settings: CheckSettings, *, judge_pairs: Sequence[Mapping[str, Any]] = ()) -> CheckResult:
     """Compute the statistics and evaluate the gates; writes and prints nothing."""
     from evalkit.analysis import analyze, judge_metrics_from_pairs
 
     if settings.baseline is not None and settings.baseline not in comparison.systems:
-        raise ConfigError(f"baseline {settings.baseline!r} is not one of the systems",
-                          hint=f"systems: {', '.join(comparison.systems)}")
+        raise ConfigError(
+            f"baseline {settings.baseline!r} is not one of the systems",
+            hint=f"systems: {', '.join(comparison.systems)}",
+        )
     pairs = list(judge_pairs)
     if settings.judge_summary is not None:
         pairs += load_judge_pairs(settings.judge_summary)
@@ -204,8 +250,13 @@ def check(
     analysis = None
     if settings.bootstrap > 0:
         analysis = analyze(
-            comparison, baseline=settings.baseline, n_resamples=settings.bootstrap, seed=settings.seed,
-            paired_test_method=settings.paired_test, judge=judge, judge_pairs=pairs,
+            comparison,
+            baseline=settings.baseline,
+            n_resamples=settings.bootstrap,
+            seed=settings.seed,
+            paired_test_method=settings.paired_test,
+            judge=judge,
+            judge_pairs=pairs,
         )
         values, p_values = analysis.gate_values(), analysis.p_values()
     else:
@@ -279,7 +330,9 @@ def _report(comparison, analysis, outcomes, settings, *, out_dir, fmt, stdout, s
     if out_dir is not None:
         out_dir = Path(out_dir)
         statistics = {**analysis.to_dict(), "gates": [jsonable(o.to_dict()) for o in outcomes]}
-        write_text_atomic(out_dir / "statistics.json", json.dumps(jsonable(statistics), indent=2, ensure_ascii=False) + "\n")
+        write_text_atomic(
+            out_dir / "statistics.json", json.dumps(jsonable(statistics), indent=2, ensure_ascii=False) + "\n"
+        )
         written.append(str(out_dir / "statistics.json"))
         if settings.html:
             from evalkit.reports.html import write_html
@@ -289,7 +342,9 @@ def _report(comparison, analysis, outcomes, settings, *, out_dir, fmt, stdout, s
     if settings.junit is not None:
         from evalkit.reports.junit import write_junit
 
-        write_junit(settings.junit, outcomes, properties={"baseline": settings.baseline, "statistics": analysis.signature})
+        write_junit(
+            settings.junit, outcomes, properties={"baseline": settings.baseline, "statistics": analysis.signature}
+        )
         written.append(str(settings.junit))
     if settings.github_summary:
         from evalkit.reports.github_summary import append_github_summary, render_github_summary

@@ -10,9 +10,10 @@ from __future__ import annotations
 import argparse
 import sys
 import warnings
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from evalkit import __version__
 from evalkit.errors import EvalkitError
@@ -45,7 +46,9 @@ def _add_metric_options(p: argparse.ArgumentParser, *, single: bool) -> None:
     if single:
         p.add_argument("--metric", required=True, help="metric or group name, e.g. rouge, rougeL, bleu, chrf, ter")
     else:
-        p.add_argument("--metrics", default="rouge,bleu,chrf", help="comma-separated metric names (default: %(default)s)")
+        p.add_argument(
+            "--metrics", default="rouge,bleu,chrf", help="comma-separated metric names (default: %(default)s)"
+        )
     p.add_argument(
         "--set",
         dest="set_options",
@@ -75,8 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("score", help="score one file of predictions", description="Score one file of predictions.")
-    p.add_argument("--predictions", required=True, metavar="FILE", help="one prediction per line (.txt, .jsonl, .csv, .tsv)")
-    p.add_argument("--references", action="append", default=[], metavar="FILE", help="references; repeat for several per item")
+    p.add_argument(
+        "--predictions", required=True, metavar="FILE", help="one prediction per line (.txt, .jsonl, .csv, .tsv)"
+    )
+    p.add_argument(
+        "--references", action="append", default=[], metavar="FILE", help="references; repeat for several per item"
+    )
     _add_input_options(p)
     _add_metric_options(p, single=True)
     p.add_argument("--out", metavar="DIR", help="also write report.md, summary.csv, items.csv, summary.json here")
@@ -87,15 +94,28 @@ def build_parser() -> argparse.ArgumentParser:
         help="compare several systems on the same references",
         description="Compare systems; writes DIR/report.md, summary.csv, items.csv, summary.json and prints the table.",
     )
-    p.add_argument("--references", action="append", default=[], metavar="FILE", help="references; repeat for several per item")
-    p.add_argument("--system", action="append", default=[], required=True, metavar="NAME=FILE", help="a system's outputs (repeatable)")
+    p.add_argument(
+        "--references", action="append", default=[], metavar="FILE", help="references; repeat for several per item"
+    )
+    p.add_argument(
+        "--system",
+        action="append",
+        default=[],
+        required=True,
+        metavar="NAME=FILE",
+        help="a system's outputs (repeatable)",
+    )
     _add_input_options(p)
     _add_metric_options(p, single=False)
     p.add_argument("--out", metavar="DIR", help="report folder (default: reports/run-YYYYmmdd-HHMMSS)")
     _add_check_options(p)
     p.set_defaults(func=cmd_compare)
 
-    p = sub.add_parser("run", help="run a comparison described by a TOML file", description="Run CONFIG.toml (see README: config format).")
+    p = sub.add_parser(
+        "run",
+        help="run a comparison described by a TOML file",
+        description="Run CONFIG.toml (see README: config format).",
+    )
     p.add_argument("config", metavar="CONFIG.toml")
     p.add_argument("--out", metavar="DIR", help="override the config's output folder")
     p.add_argument("--format", choices=FORMATS, default=None, help="what to print (default: table)")

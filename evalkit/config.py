@@ -112,7 +112,11 @@ def load_config(path: str | Path) -> RunConfig:
             if not paths:
                 raise ConfigError(f"{path}: [references] needs 'path' or 'paths'")
             references = [
-                _spec(f"{path}: references", {**{k: v for k, v in refs_raw.items() if k not in ("paths", "path")}, "path": p}, base)
+                _spec(
+                    f"{path}: references",
+                    {**{k: v for k, v in refs_raw.items() if k not in ("paths", "path")}, "path": p},
+                    base,
+                )
                 for p in paths
             ]
         else:

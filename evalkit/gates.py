@@ -41,8 +41,8 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Mapping, Sequence
 
 from evalkit.errors import ConfigError
 
@@ -199,7 +199,9 @@ def parse_rule(rule: str) -> Gate:
         tokens.take("cmp", "<", expected="'<' in '(p<0.05)'")
         alpha = _number(tokens, "a significance level such as 0.05")
         if not 0 < alpha < 1:
-            tokens.fail(f"the significance level must be between 0 and 1, got {alpha:g}", tokens.items[tokens.index - 1][2])
+            tokens.fail(
+                f"the significance level must be between 0 and 1, got {alpha:g}", tokens.items[tokens.index - 1][2]
+            )
         tokens.take("punct", ")", expected="')'")
         if offset is None:
             raise ConfigError(
@@ -208,8 +210,15 @@ def parse_rule(rule: str) -> Gate:
             )
     if tokens.peek() is not None:
         tokens.fail("unexpected text after the rule")
-    return Gate(rule=rule.strip(), metric=metric, comparator=comparator, threshold=threshold,
-                offset=offset, alpha=alpha, system=system)
+    return Gate(
+        rule=rule.strip(),
+        metric=metric,
+        comparator=comparator,
+        threshold=threshold,
+        offset=offset,
+        alpha=alpha,
+        system=system,
+    )
 
 
 def parse_rules(rules: Iterable[str]) -> list[Gate]:
@@ -266,7 +275,9 @@ def evaluate(
             raise ConfigError(f"gate {gate.rule!r} compares with the baseline", hint="name it with --baseline NAME")
         if gate.system is not None:
             if gate.system not in values:
-                raise ConfigError(f"gate {gate.rule!r}: no system {gate.system!r}", hint=f"systems: {', '.join(systems)}")
+                raise ConfigError(
+                    f"gate {gate.rule!r}: no system {gate.system!r}", hint=f"systems: {', '.join(systems)}"
+                )
             targets = [gate.system]
         else:
             targets = [s for s in systems if s != baseline]
@@ -286,8 +297,13 @@ def _check(gate, system, values, baseline, p_values) -> GateOutcome:
     if gate.against_baseline:
         base_value = values[baseline].get(gate.metric)
         if base_value is None:
-            return outcome(False, observed, None, None,
-                           f"{gate.metric} of the baseline {baseline!r} has no value: the gate cannot pass")
+            return outcome(
+                False,
+                observed,
+                None,
+                None,
+                f"{gate.metric} of the baseline {baseline!r} has no value: the gate cannot pass",
+            )
         threshold = base_value + gate.offset
         where = f"baseline {baseline!r} {_fmt(base_value)}" + (
             f" {'+' if gate.offset >= 0 else '-'} {_fmt(abs(gate.offset))}" if gate.offset else ""
@@ -305,8 +321,13 @@ def _check(gate, system, values, baseline, p_values) -> GateOutcome:
         if p is None:
             if not breached:
                 return outcome(True, observed, threshold, None, f"{statement}: holds")
-            return outcome(False, observed, threshold, None,
-                           f"{statement}: no paired test for this metric, significance cannot be checked")
+            return outcome(
+                False,
+                observed,
+                threshold,
+                None,
+                f"{statement}: no paired test for this metric, significance cannot be checked",
+            )
         significant = p < gate.alpha
         p_text = f"p = {_fmt(p) if p >= 1e-4 else f'{p:.1e}'} {'<' if significant else '>='} {_fmt(gate.alpha)}"
         if breached and significant:

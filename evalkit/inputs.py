@@ -174,12 +174,12 @@ def _read_table(path: str, text: str, field: str | int | None, delimiter: str) -
             if not row:
                 continue
             if len(row) != len(header):
-                raise InputError(
-                    f"{len(row)} columns, the header has {len(header)}", path=path, line=line
-                )
+                raise InputError(f"{len(row)} columns, the header has {len(header)}", path=path, line=line)
             out.append(row[index])
     except csv.Error as exc:
-        raise InputError(f"malformed {'TSV' if delimiter == chr(9) else 'CSV'}: {exc}", path=path, line=rows.line_num) from None
+        raise InputError(
+            f"malformed {'TSV' if delimiter == chr(9) else 'CSV'}: {exc}", path=path, line=rows.line_num
+        ) from None
     if not out:
         raise InputError("the file has a header but no rows", path=path)
     return out

@@ -3,9 +3,9 @@ with errors that name the files and counts."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 from evalkit.errors import InputError
 from evalkit.inputs import read_segments

@@ -103,9 +103,7 @@ def coerce_options(metric: str, types: dict[str, Any], options: dict[str, Any]) 
     for key, value in options.items():
         if key not in types:
             known = ", ".join(sorted(types)) or "none"
-            raise ConfigError(
-                f"unknown option {key!r} for metric {metric!r}", hint=f"its options are: {known}"
-            )
+            raise ConfigError(f"unknown option {key!r} for metric {metric!r}", hint=f"its options are: {known}")
         try:
             out[key] = _convert(value, types[key])
         except ValueError as exc:

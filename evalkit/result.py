@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 from evalkit.jsonable import jsonable
 
@@ -80,4 +81,3 @@ class MetricResult:
             "n_unscored": self.n_unscored,
             "signature": self.signature,
         }
-

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import email.utils
 import time
-from typing import Mapping
+from collections.abc import Mapping
 
 __all__ = ["parse_retry_after"]
 

@@ -9,9 +9,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from evalkit.errors import ConfigError, InputError
 from evalkit.metrics import registry
@@ -44,9 +45,7 @@ def _build(names: list[str], options: Options) -> list[Any]:
     return [registry.create_metric(n, **registry.split_options(n, dict(options))) for n in names]
 
 
-def _score_all(
-    metrics: list[Any], predictions: Sequence[str | None], references: Any
-) -> list[MetricResult]:
+def _score_all(metrics: list[Any], predictions: Sequence[str | None], references: Any) -> list[MetricResult]:
     """Score every metric; metrics sharing a ``joint_key`` are scored in one pass."""
     results: list[MetricResult | None] = [None] * len(metrics)
     groups: dict[Any, list[int]] = {}
@@ -137,18 +136,14 @@ class Comparison:
 
     def to_records(self) -> list[dict[str, Any]]:
         """One JSON-ready dict per (system, metric), in table order."""
-        return [
-            {"system": s, **self.results[(s, m)].to_dict()} for s in self.systems for m in self.metrics
-        ]
+        return [{"system": s, **self.results[(s, m)].to_dict()} for s in self.systems for m in self.metrics]
 
     def to_pandas(self) -> Any:
         """Long form: one row per system and metric (system, metric, value,
         n_scored, n_unscored, signature)."""
         import pandas as pd
 
-        rows = [
-            {k: v for k, v in record.items() if k != "details"} for record in self.to_records()
-        ]
+        rows = [{k: v for k, v in record.items() if k != "details"} for record in self.to_records()]
         return pd.DataFrame(rows, columns=["system", "metric", "value", "n_scored", "n_unscored", "signature"])
 
     def items_to_pandas(self) -> Any:
@@ -190,8 +185,7 @@ def compare(
     for name, n in lengths.items():
         if n != n_items:
             raise InputError(
-                "systems have different numbers of items: "
-                + ", ".join(f"{k}={v}" for k, v in lengths.items())
+                "systems have different numbers of items: " + ", ".join(f"{k}={v}" for k, v in lengths.items())
             )
     refs = None
     if references is not None:

@@ -14,7 +14,9 @@ REPO = Path(__file__).resolve().parents[1]
 EVALKIT = [sys.executable, "-m", "evalkit.cli"]
 
 
-def run_evalkit(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+def run_evalkit(
+    *args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess:
     """Run the real CLI; returns the completed process (text mode)."""
     full_env = {**os.environ, **(env or {})}
     return subprocess.run(

@@ -72,15 +72,21 @@ def _comparison(results: dict[tuple[str, str], MetricResult], n_items: int) -> C
 
 
 def _mauve(per_seed, seeds=(25, 26, 27, 28, 29)):
-    return MetricResult(metric="mauve", value=float(np.mean(per_seed)), details={"per_seed": list(per_seed),
-                        "seeds": list(seeds)}, n_scored=100, n_unscored=0)
+    return MetricResult(
+        metric="mauve",
+        value=float(np.mean(per_seed)),
+        details={"per_seed": list(per_seed), "seeds": list(seeds)},
+        n_scored=100,
+        n_unscored=0,
+    )
 
 
 def test_mauve_gets_a_seed_interval_and_a_sign_flip_test():
     base = [0.90, 0.91, 0.92, 0.90, 0.91]
     new = [0.80, 0.81, 0.80, 0.82, 0.81]
-    analysis = analyze(_comparison({("main", "mauve"): _mauve(base), ("new", "mauve"): _mauve(new)}, 100),
-                       baseline="main")
+    analysis = analyze(
+        _comparison({("main", "mauve"): _mauve(base), ("new", "mauve"): _mauve(new)}, 100), baseline="main"
+    )
     st = analysis.stat("new", "mauve")
     assert st.kind == "seeds" and "k-means seeds" in st.note
     assert st.interval.method == "t over 5 seeds"
@@ -89,9 +95,12 @@ def test_mauve_gets_a_seed_interval_and_a_sign_flip_test():
 
 
 def test_mauve_with_other_seeds_is_not_paired():
-    analysis = analyze(_comparison({("main", "mauve"): _mauve([0.9] * 5),
-                                    ("new", "mauve"): _mauve([0.8] * 5, seeds=(1, 2, 3, 4, 5))}, 100),
-                       baseline="main")
+    analysis = analyze(
+        _comparison(
+            {("main", "mauve"): _mauve([0.9] * 5), ("new", "mauve"): _mauve([0.8] * 5, seeds=(1, 2, 3, 4, 5))}, 100
+        ),
+        baseline="main",
+    )
     st = analysis.stat("new", "mauve")
     assert st.test is None and "different seeds" in st.note
 
@@ -119,7 +128,13 @@ def test_nothing_scored_means_no_interval_and_no_test():
 
 def test_judge_metrics_from_pairs_read_either_side():
     pairs = [
-        {"system_a": "new", "system_b": "main", "win_rate": 0.3, "position_consistency": 0.8, "first_position_rate": 0.6},
+        {
+            "system_a": "new",
+            "system_b": "main",
+            "win_rate": 0.3,
+            "position_consistency": 0.8,
+            "first_position_rate": 0.6,
+        },
         {"system_a": "main", "system_b": "other", "win_rate": 0.7, "position_consistency": 0.5},
         {"system_a": "new", "system_b": "other", "win_rate": 0.5},
     ]
@@ -133,7 +148,9 @@ def test_judge_metrics_from_pairs_read_either_side():
 
 def test_judge_values_reach_the_gates_and_per_item_scores_get_intervals(comparison):
     analysis = analyze(
-        comparison, baseline="main", n_resamples=100,
+        comparison,
+        baseline="main",
+        n_resamples=100,
         judge={"new": {"win_rate": 0.4, "position_consistency": 0.7}},
         judge_items={"new": {"win_rate": [1.0, 0.0, 0.5, None, 0.0]}},
     )

@@ -14,8 +14,12 @@ from evalkit.checks import add_arguments, load_judge_pairs, run_checks, settings
 from evalkit.errors import ConfigError, InputError
 
 REFS = [
-    "the cat sat on the mat", "a quick brown fox jumps over the dog", "it rained all day in the city",
-    "we met at noon by the river", "the tea is hot and sweet", "birds sing in the morning",
+    "the cat sat on the mat",
+    "a quick brown fox jumps over the dog",
+    "it rained all day in the city",
+    "we met at noon by the river",
+    "the tea is hot and sweet",
+    "birds sing in the morning",
 ] * 4
 DEGRADED = ["cat", "fox", "rain", "noon", "tea", "birds"] * 4
 
@@ -28,8 +32,9 @@ def _args(*argv):
 
 @pytest.fixture(scope="module")
 def comparison():
-    return evalkit.compare({"main": list(REFS), "copy": list(REFS), "degraded": DEGRADED},
-                           references=REFS, metrics="rouge1,bleu")
+    return evalkit.compare(
+        {"main": list(REFS), "copy": list(REFS), "degraded": DEGRADED}, references=REFS, metrics="rouge1,bleu"
+    )
 
 
 def _run(comparison, settings, out_dir=None, fmt="table", **kwargs):
@@ -39,8 +44,18 @@ def _run(comparison, settings, out_dir=None, fmt="table", **kwargs):
 
 
 def test_degraded_system_breaks_the_gate_and_the_copy_passes(comparison, tmp_path):
-    settings = settings_from(_args("--baseline", "main", "--fail-if", "bleu < baseline - 0.5 (p<0.05)",
-                                   "--bootstrap", "200", "--junit", str(tmp_path / "gates.xml")))
+    settings = settings_from(
+        _args(
+            "--baseline",
+            "main",
+            "--fail-if",
+            "bleu < baseline - 0.5 (p<0.05)",
+            "--bootstrap",
+            "200",
+            "--junit",
+            str(tmp_path / "gates.xml"),
+        )
+    )
     status, out, err = _run(comparison, settings, out_dir=tmp_path)
     assert status == 1
     assert "1 of 2 gate check(s) failed" in err
@@ -48,7 +63,8 @@ def test_degraded_system_breaks_the_gate_and_the_copy_passes(comparison, tmp_pat
     assert "Confidence intervals" in out and "▼" in out
     cases = ET.parse(tmp_path / "gates.xml").getroot().findall("testsuite/testcase")
     assert {c.get("name"): c.find("failure") is not None for c in cases} == {
-        "copy: bleu < baseline - 0.5 (p<0.05)": False, "degraded: bleu < baseline - 0.5 (p<0.05)": True,
+        "copy: bleu < baseline - 0.5 (p<0.05)": False,
+        "degraded: bleu < baseline - 0.5 (p<0.05)": True,
     }
     stats = json.loads((tmp_path / "statistics.json").read_text())
     assert stats["baseline"] == "main" and [g["passed"] for g in stats["gates"]] == [True, False]
@@ -56,8 +72,9 @@ def test_degraded_system_breaks_the_gate_and_the_copy_passes(comparison, tmp_pat
 
 
 def test_only_the_identical_copy_passes(comparison):
-    settings = settings_from(_args("--baseline", "main", "--fail-if", "system=copy: bleu < baseline - 0.5 (p<0.05)",
-                                   "--bootstrap", "100"))
+    settings = settings_from(
+        _args("--baseline", "main", "--fail-if", "system=copy: bleu < baseline - 0.5 (p<0.05)", "--bootstrap", "100")
+    )
     status, _, err = _run(comparison, settings)
     assert status == 0 and "all 1 gate check(s) hold" in err
 
@@ -100,8 +117,9 @@ def test_bootstrap_zero_skips_statistics_but_keeps_plain_gates(comparison):
 def test_github_summary(comparison, tmp_path, monkeypatch):
     target = tmp_path / "summary.md"
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(target))
-    settings = settings_from(_args("--baseline", "main", "--bootstrap", "50", "--github-summary",
-                                   "--fail-if", "rouge1 < 0.5"))
+    settings = settings_from(
+        _args("--baseline", "main", "--bootstrap", "50", "--github-summary", "--fail-if", "rouge1 < 0.5")
+    )
     assert _run(comparison, settings)[0] == 1
     text = target.read_text()
     assert "❌ `rouge1 < 0.5` on **degraded**" in text and "### Difference from the baseline (main)" in text
@@ -151,13 +169,31 @@ def test_unknown_baseline_is_a_config_error(comparison):
 def test_judge_summary_feeds_the_gates(comparison, tmp_path):
     summary = tmp_path / "judge" / "summary.json"
     summary.parent.mkdir()
-    summary.write_text(json.dumps({"pairs": [
-        {"system_a": "degraded", "system_b": "main", "win_rate": 0.1, "position_consistency": 0.9},
-        {"system_a": "main", "system_b": "copy", "win_rate": 0.5, "position_consistency": 0.4},
-    ]}))
+    summary.write_text(
+        json.dumps(
+            {
+                "pairs": [
+                    {"system_a": "degraded", "system_b": "main", "win_rate": 0.1, "position_consistency": 0.9},
+                    {"system_a": "main", "system_b": "copy", "win_rate": 0.5, "position_consistency": 0.4},
+                ]
+            }
+        )
+    )
     assert len(load_judge_pairs(tmp_path / "judge")) == 2
-    settings = settings_from(_args("--baseline", "main", "--bootstrap", "50", "--judge-summary", str(summary),
-                                   "--fail-if", "win_rate < 0.45", "--fail-if", "position_consistency < 0.6"))
+    settings = settings_from(
+        _args(
+            "--baseline",
+            "main",
+            "--bootstrap",
+            "50",
+            "--judge-summary",
+            str(summary),
+            "--fail-if",
+            "win_rate < 0.45",
+            "--fail-if",
+            "position_consistency < 0.6",
+        )
+    )
     status, _, err = _run(comparison, settings, out_dir=tmp_path)
     assert status == 1
     assert "win_rate < 0.45 [degraded]" in err and "position_consistency < 0.6 [copy]" in err
@@ -185,6 +221,9 @@ def test_defaults_match_the_statistics_package_and_stay_light():
     from evalkit import checks, stats
 
     assert (checks.DEFAULT_RESAMPLES, checks.DEFAULT_SEED, checks.METHODS) == (
-        stats.DEFAULT_RESAMPLES, stats.DEFAULT_SEED, stats.METHODS)
+        stats.DEFAULT_RESAMPLES,
+        stats.DEFAULT_SEED,
+        stats.METHODS,
+    )
     code = "import sys, evalkit.checks; print('numpy' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"

@@ -29,7 +29,12 @@ from evalkit.gates import Gate, evaluate, failed, parse_rule, parse_rules
 def test_valid_rules(rule, metric, comparator, threshold, offset, alpha, system):
     gate = parse_rule(rule)
     assert (gate.metric, gate.comparator, gate.threshold, gate.offset, gate.alpha, gate.system) == (
-        metric, comparator, threshold, offset, alpha, system,
+        metric,
+        comparator,
+        threshold,
+        offset,
+        alpha,
+        system,
     )
     assert gate.rule == rule.strip()
 

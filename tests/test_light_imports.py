@@ -6,7 +6,20 @@ import json
 import subprocess
 import sys
 
-HEAVY = ["torch", "transformers", "faiss", "mauve", "openai", "pandas", "sentence_transformers", "sklearn", "sacrebleu", "rouge_score", "numpy", "llama_cpp"]
+HEAVY = [
+    "torch",
+    "transformers",
+    "faiss",
+    "mauve",
+    "openai",
+    "pandas",
+    "sentence_transformers",
+    "sklearn",
+    "sacrebleu",
+    "rouge_score",
+    "numpy",
+    "llama_cpp",
+]
 
 PROBE = """
 import json, sys

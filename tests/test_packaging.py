@@ -11,8 +11,21 @@ from tests.conftest import REPO
 
 def test_wheel_ships_templates_and_demo_data(tmp_path):
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", str(tmp_path), str(REPO)],
-        check=True, capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(tmp_path),
+            str(REPO),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
     )
     (wheel,) = tmp_path.glob("evalkit-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
@@ -23,8 +36,17 @@ def test_wheel_ships_templates_and_demo_data(tmp_path):
 
     # installed from the wheel, evalkit.resources finds them in the package
     site = tmp_path / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(site), str(wheel)], check=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(site), str(wheel)], check=True
+    )
     code = "import evalkit.resources as r; print(r.judges_dir()); print(r.datasets_dir())"
-    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env={"PYTHONPATH": str(site)}, capture_output=True, text=True, check=True).stdout.split()
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(site)},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     assert out[0].startswith(str(site)) and out[0].endswith("evalkit/_data/judges")
     assert out[1].startswith(str(site)) and out[1].endswith("evalkit/_data/datasets")

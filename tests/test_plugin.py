@@ -64,9 +64,22 @@ def plugin_site(tmp_path_factory):
         (src / name).write_text(textwrap.dedent(text))
     site = tmp_path_factory.mktemp("plugin_site")
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index",
-         "--no-build-isolation", "--target", str(site), str(src)],
-        check=True, capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-index",
+            "--no-build-isolation",
+            "--target",
+            str(site),
+            str(src),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
     )
     return site
 
@@ -78,8 +91,20 @@ def test_plugin_metric_runs_through_compare(evalkit_cli, plugin_site, write, tmp
     listed = evalkit_cli("metrics", env=env)
     assert "length_ratio" in listed.stdout.split()
     proc = evalkit_cli(
-        "compare", "--system", f"s={pred}", "--references", ref, "--metrics", "length_ratio,bleu",
-        "--set", "length_ratio.cap=1.5", "--format", "json", "--out", tmp_path / "o", env=env,
+        "compare",
+        "--system",
+        f"s={pred}",
+        "--references",
+        ref,
+        "--metrics",
+        "length_ratio,bleu",
+        "--set",
+        "length_ratio.cap=1.5",
+        "--format",
+        "json",
+        "--out",
+        tmp_path / "o",
+        env=env,
     )
     assert proc.returncode == 0, proc.stderr
     record = json.loads(proc.stdout)["results"][0]
@@ -91,13 +116,25 @@ def test_plugin_metric_runs_through_compare(evalkit_cli, plugin_site, write, tmp
 def test_plugin_option_errors_are_config_errors(evalkit_cli, plugin_site, write, tmp_path):
     pred = write("p.txt", "a\n")
     proc = evalkit_cli(
-        "compare", "--system", f"s={pred}", "--references", pred, "--metrics", "length_ratio",
-        "--set", "length_ratio.cap=big", "--out", tmp_path / "o", env={"PYTHONPATH": str(plugin_site)},
+        "compare",
+        "--system",
+        f"s={pred}",
+        "--references",
+        pred,
+        "--metrics",
+        "length_ratio",
+        "--set",
+        "length_ratio.cap=big",
+        "--out",
+        tmp_path / "o",
+        env={"PYTHONPATH": str(plugin_site)},
     )
     assert proc.returncode == 2 and "length_ratio.cap='big': must be a number" in proc.stderr
 
 
 def test_without_the_plugin_the_name_is_unknown(evalkit_cli, write, tmp_path):
     pred = write("p.txt", "a\n")
-    proc = evalkit_cli("compare", "--system", f"s={pred}", "--references", pred, "--metrics", "length_ratio", "--out", tmp_path / "o")
+    proc = evalkit_cli(
+        "compare", "--system", f"s={pred}", "--references", pred, "--metrics", "length_ratio", "--out", tmp_path / "o"
+    )
     assert proc.returncode == 2 and "unknown metric 'length_ratio'" in proc.stderr

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import importlib
 import os
-from typing import TYPE_CHECKING, Protocol, Sequence, runtime_checkable
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from evalkit.errors import MissingDependencyError
 
@@ -35,7 +36,7 @@ class Featurizer(Protocol):
 
     id: str
 
-    def featurize(self, texts: Sequence[str]) -> "np.ndarray": ...
+    def featurize(self, texts: Sequence[str]) -> np.ndarray: ...
 
 
 def require(*modules: str, what: str = "MAUVE's dependencies") -> None:

@@ -25,8 +25,9 @@ import sys
 import tempfile
 import uuid
 import warnings
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from evalkit.errors import EvalkitError
 
@@ -64,14 +65,14 @@ class FeatureCache:
 
     def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
         self.root = Path(root).expanduser() if root is not None else default_cache_dir()
-        self._loaded: dict[str, dict[str, "np.ndarray"]] = {}
+        self._loaded: dict[str, dict[str, np.ndarray]] = {}
 
     def folder(self, featurizer_id: str) -> Path:
         slug = re.sub(r"[^A-Za-z0-9._-]+", "_", featurizer_id)[:60]
         digest = hashlib.sha256(featurizer_id.encode("utf-8")).hexdigest()[:16]
         return self.root / f"{slug}-{digest}"
 
-    def _entries(self, featurizer_id: str) -> dict[str, "np.ndarray"]:
+    def _entries(self, featurizer_id: str) -> dict[str, np.ndarray]:
         if featurizer_id in self._loaded:
             return self._loaded[featurizer_id]
         import numpy as np
@@ -92,7 +93,7 @@ class FeatureCache:
         self._loaded[featurizer_id] = entries
         return entries
 
-    def lookup(self, featurizer_id: str, texts: Iterable[str]) -> dict[str, "np.ndarray"]:
+    def lookup(self, featurizer_id: str, texts: Iterable[str]) -> dict[str, np.ndarray]:
         """``{text: vector}`` for the texts that are cached."""
         entries = self._entries(featurizer_id)
         out = {}
@@ -102,7 +103,7 @@ class FeatureCache:
                 out[text] = row
         return out
 
-    def store(self, featurizer_id: str, texts: Sequence[str], features: "np.ndarray") -> None:
+    def store(self, featurizer_id: str, texts: Sequence[str], features: np.ndarray) -> None:
         """Add ``features`` (one row per text) to the cache, atomically."""
         import numpy as np
 
@@ -127,8 +128,7 @@ class FeatureCache:
         except OSError as exc:
             raise EvalkitError(
                 f"cannot write the feature cache in {folder}: {exc.strerror or exc}",
-                hint="set mauve.cache_dir (or $EVALKIT_CACHE_DIR) to a writable folder, "
-                "or mauve.cache=false",
+                hint="set mauve.cache_dir (or $EVALKIT_CACHE_DIR) to a writable folder, or mauve.cache=false",
             ) from exc
         entries = self._entries(featurizer_id)
         for key, row in zip(keys.tolist(), features):
@@ -136,13 +136,13 @@ class FeatureCache:
 
 
 def featurize_texts(
-    featurizer: "Featurizer",
+    featurizer: Featurizer,
     texts: Sequence[str],
     *,
     cache: FeatureCache | None,
     batch_size: int,
     desc: str = "texts",
-) -> "np.ndarray":
+) -> np.ndarray:
     """Features of ``texts`` (float32, one row per text, in order).
 
     Each distinct text is featurized once; texts already in ``cache`` are not
@@ -150,7 +150,6 @@ def featurize_texts(
     A progress bar runs on stderr when stderr is a terminal.
     """
     import numpy as np
-
     from tqdm import tqdm
 
     use_cache = cache is not None and getattr(featurizer, "cacheable", True)
@@ -193,7 +192,7 @@ def featurize_texts(
     return np.stack([found[t] for t in texts]).astype(np.float32, copy=False)
 
 
-def _checked(featurizer: "Featurizer", chunk: Sequence[str], rows: "np.ndarray") -> "np.ndarray":
+def _checked(featurizer: Featurizer, chunk: Sequence[str], rows: np.ndarray) -> np.ndarray:
     import numpy as np
 
     rows = np.asarray(rows, dtype=np.float32)

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from evalkit.errors import ConfigError, InputError
 from evalkit.featurizers.base import quiet_transformers, require, resolve_device, set_offline
@@ -125,7 +126,7 @@ class HFCausalFeaturizer:
                 _MODELS[key] = (tokenizer, model)
             return _MODELS[key]
 
-    def featurize(self, texts: Sequence[str]) -> "np.ndarray":
+    def featurize(self, texts: Sequence[str]) -> np.ndarray:
         import numpy as np
         import torch
 
@@ -165,9 +166,7 @@ class HFCausalFeaturizer:
 def _hash_folder(folder: Path) -> str:
     """Content hash of a saved model: its config and weight files."""
     digest = hashlib.sha256()
-    files = [folder / "config.json"] + sorted(
-        f for p in _WEIGHT_PATTERNS for f in folder.glob(p) if f.is_file()
-    )
+    files = [folder / "config.json"] + sorted(f for p in _WEIGHT_PATTERNS for f in folder.glob(p) if f.is_file())
     for path in files:
         if not path.is_file():
             continue

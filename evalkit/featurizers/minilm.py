@@ -12,8 +12,9 @@ trained). Nothing is downloaded.
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from importlib import metadata
-from typing import TYPE_CHECKING, Any, ClassVar, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from evalkit.errors import ConfigError
 from evalkit.featurizers.base import quiet_transformers, require, resolve_device, set_offline
@@ -39,9 +40,7 @@ class MiniLMFeaturizer:
 
     cacheable: ClassVar[bool] = True
 
-    def __init__(
-        self, *, max_text_length: int | None = None, batch_size: int = 32, device: str | None = None
-    ) -> None:
+    def __init__(self, *, max_text_length: int | None = None, batch_size: int = 32, device: str | None = None) -> None:
         self.max_tokens = DEFAULT_MAX_TOKENS if max_text_length is None else max_text_length
         if not 1 <= self.max_tokens <= POSITION_LIMIT:
             raise ConfigError(
@@ -77,7 +76,7 @@ class MiniLMFeaturizer:
                 _MODELS[key] = model
             return _MODELS[key]
 
-    def featurize(self, texts: Sequence[str]) -> "np.ndarray":
+    def featurize(self, texts: Sequence[str]) -> np.ndarray:
         import numpy as np
 
         vectors = self._model().encode(
@@ -87,4 +86,3 @@ class MiniLMFeaturizer:
             show_progress_bar=False,
         )
         return np.asarray(vectors, dtype=np.float32)
-

@@ -22,8 +22,9 @@ Every text that MAUVE scores must be found, or the run stops with an
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar, Sequence
+from typing import TYPE_CHECKING, ClassVar
 
 from evalkit.errors import InputError
 from evalkit.inputs import read_segments
@@ -44,7 +45,7 @@ class NpyFeaturizer:
         if not path:
             raise InputError("npy: needs a path", hint="for example: npy:features.npz")
         self.path = Path(path).expanduser()
-        self._table: dict[str, "np.ndarray"] | None = None
+        self._table: dict[str, np.ndarray] | None = None
         self._digest = ""
 
     @property
@@ -54,8 +55,11 @@ class NpyFeaturizer:
 
     def _files(self) -> list[Path]:
         if not self.path.exists():
-            raise InputError("no such file or folder", path=str(self.path),
-                             hint="npy:PATH takes a .npz, a .npy with a .txt beside it, or a folder of them")
+            raise InputError(
+                "no such file or folder",
+                path=str(self.path),
+                hint="npy:PATH takes a .npz, a .npy with a .txt beside it, or a folder of them",
+            )
         if self.path.is_dir():
             files = sorted(p for p in self.path.iterdir() if p.suffix in (".npz", ".npy"))
             if not files:
@@ -65,7 +69,7 @@ class NpyFeaturizer:
             raise InputError("not a .npz or .npy file", path=str(self.path))
         return [self.path]
 
-    def _load(self) -> dict[str, "np.ndarray"]:
+    def _load(self) -> dict[str, np.ndarray]:
         if self._table is not None:
             return self._table
 
@@ -88,7 +92,7 @@ class NpyFeaturizer:
         self._table, self._digest = table, digest.hexdigest()
         return table
 
-    def featurize(self, texts: Sequence[str]) -> "np.ndarray":
+    def featurize(self, texts: Sequence[str]) -> np.ndarray:
         import numpy as np
 
         table = self._load()
@@ -102,7 +106,7 @@ class NpyFeaturizer:
         return np.stack([table[t] for t in texts]).astype(np.float32)
 
 
-def _read_pair(file: Path) -> tuple[list[str], "np.ndarray"]:
+def _read_pair(file: Path) -> tuple[list[str], np.ndarray]:
     import numpy as np
 
     try:
@@ -150,4 +154,3 @@ def _read_pair(file: Path) -> tuple[list[str], "np.ndarray"]:
     if not np.isfinite(features).all():
         raise InputError("features contain NaN or infinite values", path=str(file))
     return texts, features
-

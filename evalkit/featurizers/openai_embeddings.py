@@ -21,7 +21,8 @@ from __future__ import annotations
 import os
 import random
 import time
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Sequence, TypeVar
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from urllib.parse import urlsplit
 
 from evalkit.errors import ConfigError, EvalkitError, MissingDependencyError
@@ -90,12 +91,10 @@ class OpenAIEmbeddingsFeaturizer:
                         hint="set OPENAI_API_KEY in the environment (never in a config file)",
                     )
                 key = "no-key"  # local servers (vLLM, llama.cpp) accept any key
-            self._client = openai.OpenAI(
-                base_url=self.base_url, api_key=key, max_retries=0, timeout=self.timeout
-            )
+            self._client = openai.OpenAI(base_url=self.base_url, api_key=key, max_retries=0, timeout=self.timeout)
         return self._client
 
-    def featurize(self, texts: Sequence[str]) -> "np.ndarray":
+    def featurize(self, texts: Sequence[str]) -> np.ndarray:
         import numpy as np
 
         client = self._get_client()

@@ -34,8 +34,10 @@ def parse_spec(spec: str) -> tuple[str, str]:
         return "minilm", ""
     if sep and kind in ("hf", "openai", "npy"):
         if not argument:
-            raise ConfigError(f"featurizer {spec!r} needs a name after the colon",
-                              hint=f"choose one of: {', '.join(FEATURIZER_NAMES)}")
+            raise ConfigError(
+                f"featurizer {spec!r} needs a name after the colon",
+                hint=f"choose one of: {', '.join(FEATURIZER_NAMES)}",
+            )
         return kind, argument
     raise ConfigError(f"unknown featurizer {spec!r}", hint=f"choose one of: {', '.join(FEATURIZER_NAMES)}")
 
@@ -59,18 +61,17 @@ def get_featurizer(
         if kind == "minilm":
             from evalkit.featurizers.minilm import MiniLMFeaturizer
 
-            featurizer = MiniLMFeaturizer(max_text_length=max_text_length, batch_size=batch_size or 32,
-                                          device=device)
+            featurizer = MiniLMFeaturizer(max_text_length=max_text_length, batch_size=batch_size or 32, device=device)
         elif kind == "hf":
             from evalkit.featurizers.hf_causal import HFCausalFeaturizer
 
-            featurizer = HFCausalFeaturizer(argument, max_text_length=max_text_length,
-                                            batch_size=batch_size or 8, device=device)
+            featurizer = HFCausalFeaturizer(
+                argument, max_text_length=max_text_length, batch_size=batch_size or 8, device=device
+            )
         elif kind == "openai":
             from evalkit.featurizers.openai_embeddings import OpenAIEmbeddingsFeaturizer
 
-            featurizer = OpenAIEmbeddingsFeaturizer(argument, base_url=openai_base_url,
-                                                    batch_size=batch_size or 64)
+            featurizer = OpenAIEmbeddingsFeaturizer(argument, base_url=openai_base_url, batch_size=batch_size or 64)
         else:
             from evalkit.featurizers.npy import NpyFeaturizer
 

@@ -23,7 +23,8 @@ import json
 import pathlib
 import sqlite3
 import time
-from typing import Any, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from evalkit.errors import ConfigError
 from evalkit.judge.render import NONCE_PLACEHOLDER

@@ -14,7 +14,8 @@ import argparse
 import os
 import pathlib
 import sys
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from evalkit.errors import ConfigError
 
@@ -22,10 +23,37 @@ __all__ = ["add_parser", "handler", "run_config", "CONFIG_KEYS"]
 
 #: Keys of a ``[judge]`` table (docs/judge.md documents each).
 CONFIG_KEYS = {
-    "mode", "prompts", "prompt_field", "systems", "prediction_field", "references", "reference_field",
-    "judge", "base_url", "model", "template", "protocol", "grammar_backend", "reconcile", "swap", "baseline",
-    "concurrency", "timeout", "max_retries", "api_key_env", "temperature", "max_tokens", "top_logprobs", "seed",
-    "price", "max_cost", "dry_run", "cache", "out", "limit", "merge_system",
+    "mode",
+    "prompts",
+    "prompt_field",
+    "systems",
+    "prediction_field",
+    "references",
+    "reference_field",
+    "judge",
+    "base_url",
+    "model",
+    "template",
+    "protocol",
+    "grammar_backend",
+    "reconcile",
+    "swap",
+    "baseline",
+    "concurrency",
+    "timeout",
+    "max_retries",
+    "api_key_env",
+    "temperature",
+    "max_tokens",
+    "top_logprobs",
+    "seed",
+    "price",
+    "max_cost",
+    "dry_run",
+    "cache",
+    "out",
+    "limit",
+    "merge_system",
 }
 
 
@@ -49,10 +77,17 @@ def add_parser(subparsers: Any) -> None:
 
 def _add_arguments(p: argparse.ArgumentParser, mode: str) -> None:
     data = p.add_argument_group("data")
-    data.add_argument("--prompts", required=True, metavar="FILE", help="the questions, one per line (.txt/.jsonl/.csv/.tsv)")
+    data.add_argument(
+        "--prompts", required=True, metavar="FILE", help="the questions, one per line (.txt/.jsonl/.csv/.tsv)"
+    )
     data.add_argument("--prompt-field", metavar="NAME", help="field/column of the prompts in .jsonl/.csv/.tsv")
-    data.add_argument("--system", action="append", required=True, metavar="NAME=FILE",
-                      help="a system's answers, one per prompt (repeatable)")
+    data.add_argument(
+        "--system",
+        action="append",
+        required=True,
+        metavar="NAME=FILE",
+        help="a system's answers, one per prompt (repeatable)",
+    )
     data.add_argument("--prediction-field", metavar="NAME", help="field/column of the answers in .jsonl/.csv/.tsv")
     data.add_argument("--references", metavar="FILE", help="reference answers (for the -ref templates)")
     data.add_argument("--reference-field", metavar="NAME", help="field/column of the references")
@@ -62,33 +97,59 @@ def _add_arguments(p: argparse.ArgumentParser, mode: str) -> None:
     server.add_argument("--judge", choices=["local"], help="start the embedded local judge (llama.cpp + Gemma 3 270M)")
     server.add_argument("--base-url", metavar="URL", help="an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1")
     server.add_argument("--model", metavar="NAME", help="the judge model's name on that server")
-    server.add_argument("--api-key-env", metavar="NAME",
-                        help="environment variable holding the API key (default: OPENAI_API_KEY; never pass a key on the command line)")
-    server.add_argument("--concurrency", type=int, metavar="N", help="requests in flight (default: 8; 1 for --judge local)")
-    server.add_argument("--timeout", type=float, metavar="S", help="seconds per request (default: 60; 600 for --judge local)")
-    server.add_argument("--max-retries", type=int, default=5, metavar="N", help="retries after 429/5xx/connection errors (default: 5)")
+    server.add_argument(
+        "--api-key-env",
+        metavar="NAME",
+        help="environment variable holding the API key (default: OPENAI_API_KEY; never pass a key on the command line)",
+    )
+    server.add_argument(
+        "--concurrency", type=int, metavar="N", help="requests in flight (default: 8; 1 for --judge local)"
+    )
+    server.add_argument(
+        "--timeout", type=float, metavar="S", help="seconds per request (default: 60; 600 for --judge local)"
+    )
+    server.add_argument(
+        "--max-retries", type=int, default=5, metavar="N", help="retries after 429/5xx/connection errors (default: 5)"
+    )
 
     judging = p.add_argument_group("judging")
-    judging.add_argument("--template", metavar="NAME|FILE.toml",
-                         help=f"judge template (default: {mode}); see judges/README.md")
-    judging.add_argument("--protocol", choices=["text", "grammar", "logprobs"], help="verdict protocol (default: the template's)")
-    judging.add_argument("--grammar-backend", choices=["gbnf", "choice", "json_schema"], default="gbnf",
-                         help="how --protocol grammar constrains the answer: llama.cpp GBNF, vLLM guided_choice, "
-                              "OpenAI json_schema (default: gbnf)")
+    judging.add_argument(
+        "--template", metavar="NAME|FILE.toml", help=f"judge template (default: {mode}); see judges/README.md"
+    )
+    judging.add_argument(
+        "--protocol", choices=["text", "grammar", "logprobs"], help="verdict protocol (default: the template's)"
+    )
+    judging.add_argument(
+        "--grammar-backend",
+        choices=["gbnf", "choice", "json_schema"],
+        default="gbnf",
+        help="how --protocol grammar constrains the answer: llama.cpp GBNF, vLLM guided_choice, "
+        "OpenAI json_schema (default: gbnf)",
+    )
     if mode == "pairwise":
-        judging.add_argument("--reconcile", choices=["tie", "average"], default="tie",
-                             help="two verdicts that disagree make a tie, or average P(A wins) (logprobs) (default: tie)")
+        judging.add_argument(
+            "--reconcile",
+            choices=["tie", "average"],
+            default="tie",
+            help="two verdicts that disagree make a tie, or average P(A wins) (logprobs) (default: tie)",
+        )
         judging.add_argument("--no-swap", action="store_true", help="judge each pair in one order only (reported)")
-        judging.add_argument("--baseline", metavar="NAME", help="compare every system with this one instead of all pairs")
+        judging.add_argument(
+            "--baseline", metavar="NAME", help="compare every system with this one instead of all pairs"
+        )
     judging.add_argument("--temperature", type=float, default=0.0, help="sampling temperature (default: 0)")
     judging.add_argument("--max-tokens", type=int, metavar="N", help="answer length limit (default: the template's)")
-    judging.add_argument("--top-logprobs", type=int, default=20, metavar="K", help="top-k for --protocol logprobs (default: 20)")
+    judging.add_argument(
+        "--top-logprobs", type=int, default=20, metavar="K", help="top-k for --protocol logprobs (default: 20)"
+    )
     judging.add_argument("--seed", type=int, help="sampling seed sent to the server")
 
     cost = p.add_argument_group("cost, cache and output")
     cost.add_argument("--price", metavar="IN,OUT", help="USD per million input and output tokens, to report cost")
     cost.add_argument("--max-cost", type=float, metavar="USD", help="stop before the run's cost would pass this")
-    cost.add_argument("--dry-run", action="store_true", help="print how many calls and tokens the run would take; send nothing")
+    cost.add_argument(
+        "--dry-run", action="store_true", help="print how many calls and tokens the run would take; send nothing"
+    )
     cost.add_argument("--cache", metavar="PATH", help="SQLite cache file (default: ~/.cache/evalkit/judge.sqlite)")
     cost.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
     cost.add_argument("--out", metavar="DIR", help=f"report folder (default: reports/judge-{mode})")
@@ -99,7 +160,9 @@ def _parse_systems(items: list[str]) -> dict[str, str]:
     for item in items:
         name, sep, path = item.partition("=")
         if not sep or not name.strip() or not path:
-            raise ConfigError(f"--system {item!r} is not NAME=FILE", hint="for example: --system strong=outputs/strong.txt")
+            raise ConfigError(
+                f"--system {item!r} is not NAME=FILE", hint="for example: --system strong=outputs/strong.txt"
+            )
         if name.strip() in systems:
             raise ConfigError(f"system name {name.strip()!r} is given twice")
         systems[name.strip()] = path
@@ -175,7 +238,7 @@ def run_config(table: Mapping[str, Any], *, base_dir: pathlib.Path) -> int:
             runs.append(merged)
     else:
         if "mode" not in table:
-            raise ConfigError("[judge] needs mode = \"pairwise\" or \"single\" (or [judge.pairwise]/[judge.single] tables)")
+            raise ConfigError('[judge] needs mode = "pairwise" or "single" (or [judge.pairwise]/[judge.single] tables)')
         table.setdefault("out", f"reports/judge-{table['mode']}")
         runs.append(table)
     return _run_all(runs, base_dir=base_dir)
@@ -205,7 +268,9 @@ def _price(value: Any) -> tuple[float, float] | None:
     except (TypeError, ValueError):
         numbers = ()
     if len(numbers) != 2 or min(numbers) < 0:
-        raise ConfigError(f"price {value!r} is not IN,OUT", hint="USD per million input and output tokens, e.g. --price 2.5,10")
+        raise ConfigError(
+            f"price {value!r} is not IN,OUT", hint="USD per million input and output tokens, e.g. --price 2.5,10"
+        )
     return numbers  # type: ignore[return-value]
 
 
@@ -228,10 +293,10 @@ def _load_config(settings: Mapping[str, Any], base_dir: pathlib.Path) -> tuple[A
     if mode not in ("pairwise", "single"):
         raise ConfigError(f"judge mode must be 'pairwise' or 'single', not {mode!r}")
     if not settings.get("prompts"):
-        raise ConfigError("the judge needs prompts", hint="pass --prompts FILE (or prompts = \"FILE\" in [judge])")
+        raise ConfigError("the judge needs prompts", hint='pass --prompts FILE (or prompts = "FILE" in [judge])')
     systems_spec = settings.get("systems")
     if not isinstance(systems_spec, Mapping) or not systems_spec:
-        raise ConfigError("the judge needs systems", hint="pass --system NAME=FILE (or [judge.systems] NAME = \"FILE\")")
+        raise ConfigError("the judge needs systems", hint='pass --system NAME=FILE (or [judge.systems] NAME = "FILE")')
     prompts, prompts_file = _read(_typed(settings, "prompts", str), settings.get("prompt_field"), base_dir)
     systems: dict[str, list[str | None]] = {}
     for name, path in systems_spec.items():
@@ -249,7 +314,9 @@ def _load_config(settings: Mapping[str, Any], base_dir: pathlib.Path) -> tuple[A
     if settings.get("references"):
         references, ref_file = _read(_typed(settings, "references", str), settings.get("reference_field"), base_dir)
         if len(references) != len(prompts):
-            raise InputError(f"{prompts_file} has {len(prompts)} prompts but {ref_file} has {len(references)} references")
+            raise InputError(
+                f"{prompts_file} has {len(prompts)} prompts but {ref_file} has {len(references)} references"
+            )
 
     local = settings.get("judge")
     if local not in (None, "local"):
@@ -335,10 +402,9 @@ def _protocol(config: Any) -> str:
 def _run_all(runs: list[dict[str, Any]], *, base_dir: pathlib.Path) -> int:
     from dataclasses import replace
 
+    from evalkit.judge.local_server import MODEL_NAME, SERVER_ID
     from evalkit.judge.report import render_markdown, write_report
     from evalkit.judge.run import run_judge
-
-    from evalkit.judge.local_server import MODEL_NAME, SERVER_ID
 
     loaded = []
     for settings in runs:
@@ -372,8 +438,7 @@ def _run_all(runs: list[dict[str, Any]], *, base_dir: pathlib.Path) -> int:
                 print(
                     f"dry run ({config.mode}): {e['calls']} calls, {e['cached']} cached, {e['to_send']} to send; "
                     f"about {e['prompt_tokens_estimate']} input tokens and at most {e['completion_tokens_max']} "
-                    "output tokens"
-                    + (f"; at most ${e['cost_max']:.4f}" if e.get("cost_max") is not None else "")
+                    "output tokens" + (f"; at most ${e['cost_max']:.4f}" if e.get("cost_max") is not None else "")
                 )
                 continue
             out = pathlib.Path(settings["out"])

@@ -22,8 +22,9 @@ import asyncio
 import json
 import random
 import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Mapping, Sequence
+from typing import Any
 
 from evalkit.errors import JudgeError, MissingDependencyError, ProtocolUnsupportedError
 from evalkit.retry_after import parse_retry_after
@@ -83,7 +84,9 @@ def normalize_response(completion: Mapping[str, Any]) -> dict[str, Any]:
     top = None
     content_lp = (choice.get("logprobs") or {}).get("content")
     if content_lp:
-        top = [{"token": t.get("token"), "logprob": t.get("logprob")} for t in (content_lp[0].get("top_logprobs") or [])]
+        top = [
+            {"token": t.get("token"), "logprob": t.get("logprob")} for t in (content_lp[0].get("top_logprobs") or [])
+        ]
     return {
         "content": message.get("content"),
         "finish_reason": choice.get("finish_reason"),
@@ -234,8 +237,11 @@ class JudgeClient:
                     try:
                         response = normalize_response(completion)
                     except (ValueError, AttributeError, TypeError, IndexError) as exc:
-                        return CallOutcome(error=f"malformed response from the judge server: {exc}"[:500],
-                                           latency_s=time.perf_counter() - started, attempts=attempt + 1)
+                        return CallOutcome(
+                            error=f"malformed response from the judge server: {exc}"[:500],
+                            latency_s=time.perf_counter() - started,
+                            attempts=attempt + 1,
+                        )
                     return CallOutcome(
                         response=response,
                         usage=_usage(completion),
@@ -318,7 +324,9 @@ class JudgeClient:
         except openai.APIConnectionError as exc:
             raise JudgeError(f"the judge server at {self.base_url} failed during the capability probe: {exc}") from None
         except ValueError as exc:
-            raise JudgeError(f"the judge server at {self.base_url} answered the capability probe with bad JSON: {exc}") from None
+            raise JudgeError(
+                f"the judge server at {self.base_url} answered the capability probe with bad JSON: {exc}"
+            ) from None
         response = normalize_response(completion)
         if protocol == "grammar":
             content = (response.get("content") or "").strip()

@@ -74,8 +74,9 @@ def _die_with_parent() -> None:  # runs in the child before exec
 class LocalJudge:
     """Start llama.cpp's server with Gemma 3 270M; stop it on exit."""
 
-    def __init__(self, *, logits_all: bool = True, n_ctx: int = 4096, startup_timeout: float = 120.0,
-                 threads: int | None = None) -> None:
+    def __init__(
+        self, *, logits_all: bool = True, n_ctx: int = 4096, startup_timeout: float = 120.0, threads: int | None = None
+    ) -> None:
         # logits_all computes the 262k-word output layer at every prompt
         # position (about 2-3x the work of a call): only the logprobs
         # protocol needs it.
@@ -93,26 +94,39 @@ class LocalJudge:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
 
-    def start(self) -> "LocalJudge":
+    def start(self) -> LocalJudge:
         path = model_path()
         self.port = _free_port()
         command = [
-            sys.executable, "-m", "llama_cpp.server",
-            "--model", str(path),
-            "--model_alias", MODEL_NAME,
-            "--host", "127.0.0.1",
-            "--port", str(self.port),
-            "--n_ctx", str(self.n_ctx),
-            "--chat_format", "gemma",
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(path),
+            "--model_alias",
+            MODEL_NAME,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--n_ctx",
+            str(self.n_ctx),
+            "--chat_format",
+            "gemma",
             # llama-cpp-python serves top_logprobs only with logits_all.
-            "--logits_all", "true" if self.logits_all else "false",
-            "--verbose", "false",
+            "--logits_all",
+            "true" if self.logits_all else "false",
+            "--verbose",
+            "false",
         ]
         if self.threads:
             command += ["--n_threads", str(self.threads)]
         self._log = tempfile.NamedTemporaryFile(prefix="evalkit-llama-", suffix=".log", delete=False)
         self.process = subprocess.Popen(
-            command, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            command,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
             preexec_fn=_die_with_parent if os.name == "posix" else None,
         )
         try:
@@ -166,7 +180,7 @@ class LocalJudge:
                 pass
             self._log = None
 
-    def __enter__(self) -> "LocalJudge":
+    def __enter__(self) -> LocalJudge:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

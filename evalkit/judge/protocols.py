@@ -24,8 +24,9 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from evalkit.judge.templates import Template
 
@@ -179,14 +180,21 @@ def parse_logprobs(template: Template, response: Mapping[str, Any]) -> Verdict:
     label = max(probs, key=lambda k: probs[k])
     if template.mode == "single":
         expected = sum(template.values[k] * p for k, p in probs.items())
-        return Verdict(label=label, value=expected, probabilities=probs, missing_labels=missing,
-                       missing_mass_bound=bound)
+        return Verdict(
+            label=label, value=expected, probabilities=probs, missing_labels=missing, missing_mass_bound=bound
+        )
     role_p = {"first": 0.0, "second": 0.0, "tie": 0.0}
     for k, p in probs.items():
         role_p[template.values[k]] += p
     p_first = role_p["first"] + 0.5 * role_p["tie"]
-    return Verdict(label=label, value=template.values[label], p_first=p_first, probabilities=probs,
-                   missing_labels=missing, missing_mass_bound=bound)
+    return Verdict(
+        label=label,
+        value=template.values[label],
+        p_first=p_first,
+        probabilities=probs,
+        missing_labels=missing,
+        missing_mass_bound=bound,
+    )
 
 
 def parse_verdict(template: Template, protocol: str, response: Mapping[str, Any], *, backend: str = "gbnf") -> Verdict:

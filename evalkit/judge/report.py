@@ -91,10 +91,15 @@ def render_markdown(run: JudgeRun, *, heading_level: int = 2) -> str:
     lines.append("")
     if config.mode == "pairwise":
         if not config.swap:
-            lines += ["**--no-swap was used: each pair was judged in one order only; position bias is not corrected "
-                      "and position consistency is unknown.**", ""]
-        lines.append("| system A | system B | n | wins | losses | ties | unscored | win rate | decisive win rate "
-                     "| position consistency | first-position rate |")
+            lines += [
+                "**--no-swap was used: each pair was judged in one order only; position bias is not corrected "
+                "and position consistency is unknown.**",
+                "",
+            ]
+        lines.append(
+            "| system A | system B | n | wins | losses | ties | unscored | win rate | decisive win rate "
+            "| position consistency | first-position rate |"
+        )
         lines.append("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
         for p in run.pairs:
             lines.append(
@@ -106,9 +111,12 @@ def render_markdown(run: JudgeRun, *, heading_level: int = 2) -> str:
             lines += ["", "Bradley-Terry ratings (Elo scale):", "", "| system | rating |", "|---|--:|"]
             for name, r in sorted(run.ratings.items(), key=lambda kv: -kv[1]["strength"]):
                 lines.append(f"| {name} | {r['rating']:.0f} |")
-        lines += ["", "Win rate counts ties as half; the decisive win rate leaves ties out. Position consistency: "
-                  "share of items whose two verdicts agree after swapping; first-position rate: share of single "
-                  "verdicts that chose the answer shown first (0.5 means no position bias)."]
+        lines += [
+            "",
+            "Win rate counts ties as half; the decisive win rate leaves ties out. Position consistency: "
+            "share of items whose two verdicts agree after swapping; first-position rate: share of single "
+            "verdicts that chose the answer shown first (0.5 means no position bias).",
+        ]
     else:
         lines.append("| system | n | mean | unscored | histogram |")
         lines.append("|---|--:|--:|--:|---|")

@@ -17,8 +17,9 @@ import asyncio
 import itertools
 import pathlib
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 from evalkit.errors import ConfigError, InputError
 from evalkit.judge import aggregate
@@ -130,14 +131,18 @@ def _check(config: JudgeConfig, template: Template, protocol: str) -> None:
         raise ConfigError(f"protocol must be one of {', '.join(PROTOCOLS)}, not {protocol!r}")
     template.instructions_for(protocol)
     if config.grammar_backend not in GRAMMAR_BACKENDS:
-        raise ConfigError(f"grammar backend must be one of {', '.join(GRAMMAR_BACKENDS)}, not {config.grammar_backend!r}")
+        raise ConfigError(
+            f"grammar backend must be one of {', '.join(GRAMMAR_BACKENDS)}, not {config.grammar_backend!r}"
+        )
     if config.reconcile not in aggregate.RECONCILE_MODES:
         raise ConfigError(f"reconcile must be 'tie' or 'average', not {config.reconcile!r}")
     if config.reconcile == "average" and protocol != "logprobs":
         raise ConfigError("--reconcile average needs --protocol logprobs (it averages P(A wins) over both orders)")
     n_systems = len(config.systems)
     if config.mode == "pairwise" and n_systems < 2:
-        raise ConfigError(f"pairwise judging needs at least two systems, got {n_systems}", hint="pass --system NAME=FILE twice")
+        raise ConfigError(
+            f"pairwise judging needs at least two systems, got {n_systems}", hint="pass --system NAME=FILE twice"
+        )
     if n_systems < 1:
         raise ConfigError("no system to judge", hint="pass --system NAME=FILE")
     if config.baseline is not None and config.baseline not in config.systems:
@@ -198,8 +203,11 @@ def signature(config: JudgeConfig, template: Template, protocol: str) -> str:
         f"mode:{config.mode}",
         f"proto:{proto}",
         f"model:{config.model or '-'}",
-        *([f"swap:{'yes' if config.swap else 'no'}", f"reconcile:{config.reconcile}"]
-          if config.mode == "pairwise" else []),
+        *(
+            [f"swap:{'yes' if config.swap else 'no'}", f"reconcile:{config.reconcile}"]
+            if config.mode == "pairwise"
+            else []
+        ),
         f"temp:{config.temperature:g}",
         f"evalkit:{__version__}",
     ]
@@ -225,8 +233,9 @@ def _limited(config: JudgeConfig) -> JudgeConfig:
     )
 
 
-def _build_jobs(config: JudgeConfig, template: Template, protocol: str, params: Mapping[str, Any], nonce: str
-                ) -> tuple[list[_Job], dict[str, _Call]]:
+def _build_jobs(
+    config: JudgeConfig, template: Template, protocol: str, params: Mapping[str, Any], nonce: str
+) -> tuple[list[_Job], dict[str, _Call]]:
     jobs: list[_Job] = []
     calls: dict[str, _Call] = {}
     server = config.server_id or config.base_url
@@ -245,12 +254,25 @@ def _build_jobs(config: JudgeConfig, template: Template, protocol: str, params: 
         if missing:
             jobs.append(_Job(item, group, order, shown, None, {}, unscored="missing " + ", ".join(missing)))
             return
-        rendered = render(template, protocol, question=question, answers=answers,  # type: ignore[arg-type]
-                          reference=reference, nonce=nonce)
+        rendered = render(
+            template,
+            protocol,
+            question=question,
+            answers=answers,  # type: ignore[arg-type]
+            reference=reference,
+            nonce=nonce,
+        )
         if config.merge_system:
             rendered = replace(rendered, messages=merge_system(rendered.messages))
-        key = cache_key(base_url=server, model=config.model, template_id=template.id, protocol=protocol,
-                        params=params, messages=rendered.messages, nonce=nonce)
+        key = cache_key(
+            base_url=server,
+            model=config.model,
+            template_id=template.id,
+            protocol=protocol,
+            params=params,
+            messages=rendered.messages,
+            nonce=nonce,
+        )
         call = calls.setdefault(key, _Call(key=key, messages=rendered.messages))
         slots = ("answer",) if len(shown) == 1 else ("answer_a", "answer_b")
         flags = {name: rendered.flags[slot] for name, slot in zip(shown, slots) if slot in rendered.flags}
@@ -330,8 +352,14 @@ def run_judge(
                 "completion_tokens_max": completion_tokens,
                 "cost_max": _cost(config.price, prompt_tokens, completion_tokens),
             }
-            return JudgeRun(config=config, template=template, protocol=protocol, signature=sig,
-                            estimate=estimate, stats={"requests_sent": 0, "cache_hits": hits})
+            return JudgeRun(
+                config=config,
+                template=template,
+                protocol=protocol,
+                signature=sig,
+                estimate=estimate,
+                stats={"requests_sent": 0, "cache_hits": hits},
+            )
 
         counters = {"requests_sent": 0, "retries": 0, "probe_requests": 0}
         stopped = None
@@ -342,18 +370,32 @@ def run_judge(
     finally:
         cache.close()
 
-    return _assemble(config, template, protocol, sig, jobs, calls, counters, hits, stopped,
-                     time.perf_counter() - started)
+    return _assemble(
+        config, template, protocol, sig, jobs, calls, counters, hits, stopped, time.perf_counter() - started
+    )
 
 
-async def _send(config: JudgeConfig, template: Template, protocol: str, params: Mapping[str, Any],
-                pending: list[_Call], cache: JudgeCache, api_key: str | None, progress: Progress | None
-                ) -> tuple[dict[str, int], str | None]:
+async def _send(
+    config: JudgeConfig,
+    template: Template,
+    protocol: str,
+    params: Mapping[str, Any],
+    pending: list[_Call],
+    cache: JudgeCache,
+    api_key: str | None,
+    progress: Progress | None,
+) -> tuple[dict[str, int], str | None]:
     from evalkit.judge.client import JudgeClient
 
-    client = JudgeClient(base_url=config.base_url, model=config.model, api_key=api_key or "no-key-needed",
-                         timeout=config.timeout, max_retries=config.max_retries,
-                         concurrency=config.concurrency, backoff_base=config.backoff_base)
+    client = JudgeClient(
+        base_url=config.base_url,
+        model=config.model,
+        api_key=api_key or "no-key-needed",
+        timeout=config.timeout,
+        max_retries=config.max_retries,
+        concurrency=config.concurrency,
+        backoff_base=config.backoff_base,
+    )
     slots = asyncio.Semaphore(config.concurrency)
     budget = {"spent": 0.0, "reserved": 0.0}
     stopped: list[str] = []
@@ -381,8 +423,10 @@ async def _send(config: JudgeConfig, template: Template, protocol: str, params: 
                 aborted.append(exc)
                 raise
             budget["reserved"] -= estimate
-            budget["spent"] += _cost(config.price, outcome.usage.get("prompt_tokens", 0),
-                                     outcome.usage.get("completion_tokens", 0)) or 0.0
+            budget["spent"] += (
+                _cost(config.price, outcome.usage.get("prompt_tokens", 0), outcome.usage.get("completion_tokens", 0))
+                or 0.0
+            )
         # Parsing and storing happen after the slot is freed: the next request
         # need not wait for them.
         call.attempts, call.latency_s, call.usage = outcome.attempts, outcome.latency_s, outcome.usage
@@ -392,8 +436,10 @@ async def _send(config: JudgeConfig, template: Template, protocol: str, params: 
             call.raw = outcome.response
             call.result = parse_verdict(template, protocol, outcome.response or {}, backend=config.grammar_backend)
             if call.result.ok:
-                cache.put(call.key, {"response": outcome.response, "usage": outcome.usage,
-                                     "latency_s": round(outcome.latency_s, 4)})
+                cache.put(
+                    call.key,
+                    {"response": outcome.response, "usage": outcome.usage, "latency_s": round(outcome.latency_s, 4)},
+                )
         if progress:
             progress("done" if call.result.ok else "failed")
 
@@ -409,8 +455,11 @@ async def _send(config: JudgeConfig, template: Template, protocol: str, params: 
             raise
     finally:
         await client.aclose()
-    counters = {"requests_sent": client.requests_sent, "retries": client.retries,
-                "probe_requests": client.probe_requests}
+    counters = {
+        "requests_sent": client.requests_sent,
+        "retries": client.retries,
+        "probe_requests": client.probe_requests,
+    }
     return counters, (stopped[0] if stopped else None)
 
 
@@ -450,9 +499,18 @@ def _call_record(job: _Job, config: JudgeConfig) -> dict[str, Any]:
     return record
 
 
-def _assemble(config: JudgeConfig, template: Template, protocol: str, sig: str, jobs: list[_Job],
-              calls: dict[str, _Call], counters: Mapping[str, int], hits: int, stopped: str | None,
-              duration: float) -> JudgeRun:
+def _assemble(
+    config: JudgeConfig,
+    template: Template,
+    protocol: str,
+    sig: str,
+    jobs: list[_Job],
+    calls: dict[str, _Call],
+    counters: Mapping[str, int],
+    hits: int,
+    stopped: str | None,
+    duration: float,
+) -> JudgeRun:
     records = tuple(_call_record(job, config) for job in jobs)
     pairs: list[dict[str, Any]] = []
     systems: list[dict[str, Any]] = []
@@ -491,8 +549,9 @@ def _assemble(config: JudgeConfig, template: Template, protocol: str, sig: str, 
                     games.append((a, b, {"win": 1.0, "loss": 0.0, "tie": 0.5}[outcome.outcome]))
                 if (a, item) in flagged_answers or (b, item) in flagged_answers:
                     flagged += 1
-            pairs.append(aggregate.pair_summary(a, b, outcomes, single_calls, swapped=config.swap,
-                                                flagged_items=flagged))
+            pairs.append(
+                aggregate.pair_summary(a, b, outcomes, single_calls, swapped=config.swap, flagged_items=flagged)
+            )
         if len(config.systems) >= 3 and games:
             ratings = aggregate.bradley_terry(games)
     else:
@@ -504,8 +563,9 @@ def _assemble(config: JudgeConfig, template: Template, protocol: str, sig: str, 
                 labels.append(v.label if v.ok else None)
                 reasons.append(v.unscored)
             flagged = sum(1 for (s, _) in flagged_answers if s == name)
-            systems.append(aggregate.single_summary(name, scores, labels, reasons, scale=template.labels,
-                                                    flagged_items=flagged))
+            systems.append(
+                aggregate.single_summary(name, scores, labels, reasons, scale=template.labels, flagged_items=flagged)
+            )
 
     prompt_tokens = sum(c.usage.get("prompt_tokens", 0) for c in calls.values() if not c.cached)
     completion_tokens = sum(c.usage.get("completion_tokens", 0) for c in calls.values() if not c.cached)
@@ -524,8 +584,18 @@ def _assemble(config: JudgeConfig, template: Template, protocol: str, sig: str, 
         "possible_injection": len(flagged_answers),
         "duration_s": round(duration, 3),
     }
-    return JudgeRun(config=config, template=template, protocol=protocol, signature=sig, pairs=tuple(pairs),
-                    ratings=ratings, systems=tuple(systems), judgments=records, stats=stats, stopped=stopped)
+    return JudgeRun(
+        config=config,
+        template=template,
+        protocol=protocol,
+        signature=sig,
+        pairs=tuple(pairs),
+        ratings=ratings,
+        systems=tuple(systems),
+        judgments=records,
+        stats=stats,
+        stopped=stopped,
+    )
 
 
 def config_to_dict(config: JudgeConfig) -> dict[str, Any]:

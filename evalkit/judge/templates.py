@@ -15,8 +15,9 @@ from __future__ import annotations
 import pathlib
 import re
 import string
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from evalkit.errors import ConfigError
 
@@ -30,8 +31,16 @@ _PLACEHOLDERS = {
 }
 _REQUIRED = {"single": {"answer"}, "pairwise": {"answer_a", "answer_b"}}
 _TOP_KEYS = {
-    "name", "version", "mode", "description", "protocol", "max_tokens",
-    "messages", "verdict", "instructions", "headings",
+    "name",
+    "version",
+    "mode",
+    "description",
+    "protocol",
+    "max_tokens",
+    "messages",
+    "verdict",
+    "instructions",
+    "headings",
 }
 _HEADING_LINE = re.compile(r"^\s*(\[[^\[\]{}\n]+\])\s*$", re.MULTILINE)
 
@@ -91,7 +100,7 @@ class Template:
         if not self.instructions:
             return ""
         raise TemplateError(
-            f"{self.path}: template {self.name!r} has no [instructions] {protocol} = \"...\"",
+            f'{self.path}: template {self.name!r} has no [instructions] {protocol} = "..."',
             hint=f"add the output instructions for the {protocol} protocol, or choose another --protocol",
         )
 
@@ -204,7 +213,9 @@ def parse_template(data: bytes, *, path: pathlib.Path) -> Template:
     try:
         used = _fields(system) | _fields(user)
     except ValueError as exc:
-        raise TemplateError(f"{path}: bad placeholder in messages ({exc}); write a literal brace as {{{{ or }}}}") from None
+        raise TemplateError(
+            f"{path}: bad placeholder in messages ({exc}); write a literal brace as {{{{ or }}}}"
+        ) from None
     bad = used - _PLACEHOLDERS[mode]
     if bad:
         raise TemplateError(
@@ -228,7 +239,11 @@ def parse_template(data: bytes, *, path: pathlib.Path) -> Template:
     values: dict[str, Any] = {}
     if mode == "single":
         scale = _need(verdict, "scale", list, path, "verdict.")
-        if len(scale) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) for v in scale) or scale[0] >= scale[1]:
+        if (
+            len(scale) != 2
+            or not all(isinstance(v, int) and not isinstance(v, bool) for v in scale)
+            or scale[0] >= scale[1]
+        ):
             raise TemplateError(f"{path}: verdict.scale must be [LOW, HIGH] with integers LOW < HIGH, not {scale!r}")
         for v in range(scale[0], scale[1] + 1):
             values[str(v)] = v
@@ -238,7 +253,7 @@ def parse_template(data: bytes, *, path: pathlib.Path) -> Template:
             if role not in labels:
                 if role == "tie":
                     continue
-                raise TemplateError(f"{path}: verdict.labels needs {role} = \"...\"")
+                raise TemplateError(f'{path}: verdict.labels needs {role} = "..."')
             label = labels[role]
             if not isinstance(label, str) or not label.strip():
                 raise TemplateError(f"{path}: verdict.labels.{role} must be a non-empty string")

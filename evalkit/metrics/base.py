@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Protocol, Sequence, Union, runtime_checkable
+from collections.abc import Sequence
+from typing import ClassVar, Protocol, runtime_checkable
 
 from evalkit.errors import InputError
 from evalkit.result import MetricResult
@@ -11,7 +12,7 @@ __all__ = ["Metric", "ReferencesInput", "normalize_references", "check_predictio
 
 #: One entry per prediction: a string, or a sequence of strings for several
 #: references (the number may vary from item to item).
-ReferencesInput = Sequence[Union[str, Sequence[str]]]
+ReferencesInput = Sequence[str | Sequence[str]]
 
 
 @runtime_checkable

@@ -27,8 +27,9 @@ import statistics
 import sys
 import tempfile
 import warnings
+from collections.abc import Iterator, Sequence
 from importlib import metadata
-from typing import TYPE_CHECKING, Any, ClassVar, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from evalkit.errors import ConfigError, InputError
 from evalkit.featurizers.base import Featurizer, require, set_offline
@@ -101,24 +102,31 @@ class Mauve:
 
             parse_spec(featurizer)  # an unknown name fails now, not after loading data
         elif not isinstance(featurizer, Featurizer):
-            raise ConfigError(
-                f"featurizer must be a name or a Featurizer, not {type(featurizer).__name__}"
-            )
+            raise ConfigError(f"featurizer must be a name or a Featurizer, not {type(featurizer).__name__}")
         _check(seeds >= 1, "seeds", seeds, "must be at least 1")
         if isinstance(num_buckets, str):
             _check(num_buckets == "auto", "num_buckets", num_buckets, 'must be "auto" or an integer')
         else:
             _check(num_buckets >= 2, "num_buckets", num_buckets, "must be at least 2")
         _check(pca_max_data != 0, "pca_max_data", pca_max_data, "must be -1 (all) or a positive count")
-        _check(0 < kmeans_explained_var < 1, "kmeans_explained_var", kmeans_explained_var,
-               "must be between 0 and 1 (exclusive)")
+        _check(
+            0 < kmeans_explained_var < 1,
+            "kmeans_explained_var",
+            kmeans_explained_var,
+            "must be between 0 and 1 (exclusive)",
+        )
         _check(kmeans_num_redo >= 1, "kmeans_num_redo", kmeans_num_redo, "must be at least 1")
         _check(kmeans_max_iter >= 1, "kmeans_max_iter", kmeans_max_iter, "must be at least 1")
         _check(mauve_scaling_factor > 0, "mauve_scaling_factor", mauve_scaling_factor, "must be positive")
-        _check(divergence_curve_discretization_size >= 2, "divergence_curve_discretization_size",
-               divergence_curve_discretization_size, "must be at least 2")
-        _check(max_text_length is None or max_text_length >= 1, "max_text_length", max_text_length,
-               "must be at least 1")
+        _check(
+            divergence_curve_discretization_size >= 2,
+            "divergence_curve_discretization_size",
+            divergence_curve_discretization_size,
+            "must be at least 2",
+        )
+        _check(
+            max_text_length is None or max_text_length >= 1, "max_text_length", max_text_length, "must be at least 1"
+        )
         _check(batch_size is None or batch_size >= 1, "batch_size", batch_size, "must be at least 1")
         self.featurizer = featurizer
         self.seeds = seeds
@@ -219,9 +227,7 @@ class Mauve:
                 raise InputError(f"{side}_features contain NaN or infinite values")
             arrays.append(array)
         if arrays[0].shape[1] != arrays[1].shape[1]:
-            raise InputError(
-                f"p_features have {arrays[0].shape[1]} dimensions, q_features {arrays[1].shape[1]}"
-            )
+            raise InputError(f"p_features have {arrays[0].shape[1]} dimensions, q_features {arrays[1].shape[1]}")
         return self._result(arrays[0], arrays[1], featurizer_id="given", dropped_p=0, dropped_q=0, unscored={})
 
     # -- featurization -------------------------------------------------------
@@ -247,7 +253,7 @@ class Mauve:
             openai_base_url=self.openai_base_url,
         )
 
-    def _featurize(self, featurizer: Featurizer, texts: list[str], desc: str) -> "np.ndarray":
+    def _featurize(self, featurizer: Featurizer, texts: list[str], desc: str) -> np.ndarray:
         from evalkit.featurizers.cache import FeatureCache, featurize_texts
 
         if self.cache and self._feature_cache is None:
@@ -260,7 +266,7 @@ class Mauve:
             desc=desc,
         )
 
-    def _featurize_references(self, featurizer: Featurizer, texts: list[str]) -> "np.ndarray":
+    def _featurize_references(self, featurizer: Featurizer, texts: list[str]) -> np.ndarray:
         digest = hashlib.sha256(featurizer.id.encode())
         for text in texts:
             digest.update(hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest())
@@ -286,8 +292,8 @@ class Mauve:
 
     def _result(
         self,
-        p_features: "np.ndarray",
-        q_features: "np.ndarray | None",
+        p_features: np.ndarray,
+        q_features: np.ndarray | None,
         *,
         featurizer_id: str,
         dropped_p: int,
@@ -317,13 +323,14 @@ class Mauve:
                 warnings.warn(message, SmallSampleWarning, stacklevel=2)
         if q_features is None:
             notes.append("no non-empty prediction: MAUVE cannot be computed")
-            return self._make_result(None, [], [], [], None, featurizer_id, n_p, n_q, dropped_p,
-                                     dropped_q, notes, unscored)
+            return self._make_result(
+                None, [], [], [], None, featurizer_id, n_p, n_q, dropped_p, dropped_q, notes, unscored
+            )
         buckets = self.num_buckets
         if buckets != "auto" and buckets > n_p + n_q:
             raise ConfigError(
                 f"num_buckets={buckets} is more than the {n_p + n_q} texts to cluster",
-                hint='use num_buckets=auto (about min(n_p, n_q)/10)',
+                hint="use num_buckets=auto (about min(n_p, n_q)/10)",
             )
         from mauve import compute_mauve
 
@@ -339,7 +346,13 @@ class Mauve:
             [float(r.frontier_integral) for r in runs],
             [float(r.mauve_star) for r in runs],
             (int(runs[0].num_buckets), curve),
-            featurizer_id, n_p, n_q, dropped_p, dropped_q, notes, unscored,
+            featurizer_id,
+            n_p,
+            n_q,
+            dropped_p,
+            dropped_q,
+            notes,
+            unscored,
         )
 
     def _make_result(

@@ -12,7 +12,8 @@ entry-point group::
 from __future__ import annotations
 
 import importlib
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from evalkit.errors import ConfigError, UnknownMetricError
 from evalkit.options import coerce_options, option_types
@@ -77,9 +78,7 @@ def _lookup(name: str) -> tuple[Any, dict[str, Any]]:
     eps = _entry_points()
     if name in eps:
         return eps[name], {}
-    raise UnknownMetricError(
-        f"unknown metric {name!r}", hint=f"known metrics: {', '.join(available())}"
-    )
+    raise UnknownMetricError(f"unknown metric {name!r}", hint=f"known metrics: {', '.join(available())}")
 
 
 def get_metric_class(name: str) -> tuple[type, dict[str, Any]]:

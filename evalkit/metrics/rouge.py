@@ -10,7 +10,8 @@ The headline ``value`` is the mean F-measure (0-1).
 from __future__ import annotations
 
 import re
-from typing import Any, ClassVar, Literal, Sequence
+from collections.abc import Sequence
+from typing import Any, ClassVar, Literal
 
 from evalkit.errors import ConfigError
 from evalkit.metrics.base import ReferencesInput, check_predictions, normalize_references
@@ -99,14 +100,12 @@ class Rouge:
             f"|engine:{self.engine}|rouge-score:{version('rouge-score')}"
         )
 
-    def score(
-        self, *, predictions: Sequence[str | None], references: ReferencesInput | None = None
-    ) -> MetricResult:
+    def score(self, *, predictions: Sequence[str | None], references: ReferencesInput | None = None) -> MetricResult:
         return self.score_jointly([self], predictions=predictions, references=references)[0]
 
     @staticmethod
     def score_jointly(
-        metrics: Sequence["Rouge"],
+        metrics: Sequence[Rouge],
         *,
         predictions: Sequence[str | None],
         references: ReferencesInput | None = None,
@@ -152,9 +151,7 @@ class Rouge:
             )
         return results
 
-    def _compute(
-        self, types: list[str], preds: list[str], refs: list[tuple[str, ...]]
-    ) -> dict[str, list[Triple]]:
+    def _compute(self, types: list[str], preds: list[str], refs: list[tuple[str, ...]]) -> dict[str, list[Triple]]:
         if not preds:
             return {t: [] for t in types}
         if self.engine == "fast":
@@ -178,4 +175,3 @@ def _reference_scores(
             s = scores[t]
             out[t].append((s.precision, s.recall, s.fmeasure))
     return out
-

@@ -32,8 +32,8 @@ import functools
 import gc
 import re
 from collections import Counter
+from collections.abc import Sequence
 from itertools import chain
-from typing import Sequence
 
 import numpy as np
 

@@ -19,7 +19,7 @@ docstring for why the rule is the same).
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 __all__ = ["lcs_length", "match_masks", "lcs_positions", "HAVE_RAPIDFUZZ"]
 

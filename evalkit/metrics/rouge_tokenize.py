@@ -27,7 +27,7 @@ per word, because the Porter stemmer is the whole cost of ``use_stemmer``.
 from __future__ import annotations
 
 import re
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -35,6 +35,7 @@ __all__ = ["tokenize", "Vocabulary", "TokenizedBatch", "tokenize_batch"]
 
 _TOKEN_RE = re.compile(r"[a-z0-9]+")
 _VALID_TOKEN_RE = re.compile(r"^[a-z0-9]+$")
+
 
 def _translation_table() -> bytes:
     """For bytes.translate: [a-z0-9] and "\\x00" (between texts) stay, "\\n"

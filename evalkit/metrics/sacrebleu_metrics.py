@@ -15,7 +15,8 @@ public ``corpus_score`` / ``sentence_score``.
 from __future__ import annotations
 
 import logging
-from typing import Any, ClassVar, Sequence
+from collections.abc import Sequence
+from typing import Any, ClassVar
 
 from evalkit.errors import ConfigError
 from evalkit.metrics.base import ReferencesInput, check_predictions, normalize_references
@@ -52,9 +53,7 @@ class _SacrebleuMetric:
             raise ConfigError(f"invalid option for {self.name}: {exc}") from None
 
     # -- statistics (also used by resampling) -------------------------------
-    def item_statistics(
-        self, *, predictions: Sequence[str], references: ReferencesInput
-    ) -> list[list[float]]:
+    def item_statistics(self, *, predictions: Sequence[str], references: ReferencesInput) -> list[list[float]]:
         """One row of sufficient statistics per item; rows sum to the corpus's."""
         preds = check_predictions(predictions)
         refs = normalize_references(references, len(preds), metric=self.name)
@@ -68,9 +67,7 @@ class _SacrebleuMetric:
         for start in range(0, len(preds), _CHUNK):
             chunk_refs = refs[start : start + _CHUNK]
             stats.extend(
-                self._metric._extract_corpus_statistics(
-                    preds[start : start + _CHUNK], _reference_streams(chunk_refs)
-                )
+                self._metric._extract_corpus_statistics(preds[start : start + _CHUNK], _reference_streams(chunk_refs))
             )
         self._settle_nrefs(refs)
         return stats
@@ -88,9 +85,7 @@ class _SacrebleuMetric:
         return self._metric
 
     # -- the metric ------------------------------------------------------------
-    def score(
-        self, *, predictions: Sequence[str | None], references: ReferencesInput | None = None
-    ) -> MetricResult:
+    def score(self, *, predictions: Sequence[str | None], references: ReferencesInput | None = None) -> MetricResult:
         preds = check_predictions(predictions)
         refs = normalize_references(references, len(preds), metric=self.name)
         scored = [i for i, p in enumerate(preds) if p is not None]
@@ -157,9 +152,7 @@ class BLEU(_SacrebleuMetric):
         # sentence scores with it (sacrebleu's advice for sentence BLEU).
         self.effective_order = effective_order
         super().__init__()
-        self._sentence = (
-            self._metric if effective_order is not None else self._build(effective_order=True)
-        )
+        self._sentence = self._metric if effective_order is not None else self._build(effective_order=True)
 
     def _build(self, **overrides: Any) -> Any:
         from sacrebleu.metrics import BLEU as SacreBLEU

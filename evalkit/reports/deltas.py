@@ -17,7 +17,8 @@ difference.
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 __all__ = [
     "format_delta",
@@ -171,7 +172,11 @@ def render_gates_markdown(outcomes: Sequence[Any]) -> str:
         return ""
     ordered = sorted(outcomes, key=lambda o: o.passed)
     n_failed = sum(1 for o in outcomes if not o.passed)
-    head = f"**{n_failed} of {len(outcomes)} gate checks failed.**" if n_failed else f"All {len(outcomes)} gate checks hold."
+    head = (
+        f"**{n_failed} of {len(outcomes)} gate checks failed.**"
+        if n_failed
+        else f"All {len(outcomes)} gate checks hold."
+    )
     lines = [head, ""]
     for o in ordered:
         mark = "✅" if o.passed else "❌"
@@ -192,10 +197,15 @@ def render_stats_markdown(analysis: Any, gates: Sequence[Any] = (), *, heading_l
     parts += [_legend(analysis), ""]
     if analysis.judge:
         names = list(analysis.judge_metrics)
-        parts += [f"{h} Judge", "", _md_table(
-            ["system"] + names,
-            [[s] + [_judge_cell(analysis, s, n) for n in names] for s in analysis.judge],
-        ), ""]
+        parts += [
+            f"{h} Judge",
+            "",
+            _md_table(
+                ["system"] + names,
+                [[s] + [_judge_cell(analysis, s, n) for n in names] for s in analysis.judge],
+            ),
+            "",
+        ]
     if gates:
         parts += [f"{h} Gates", "", render_gates_markdown(gates), ""]
     notes = _notes(analysis)
@@ -233,7 +243,9 @@ def render_stats_text(analysis: Any, gates: Sequence[Any] = ()) -> str:
     if analysis.judge:
         names = list(analysis.judge_metrics)
         out += ["", "Judge"]
-        out += _text_table(["system"] + names, [[s] + [_judge_cell(analysis, s, n) for n in names] for s in analysis.judge])
+        out += _text_table(
+            ["system"] + names, [[s] + [_judge_cell(analysis, s, n) for n in names] for s in analysis.judge]
+        )
     for note in _notes(analysis):
         out.append(f"note: {note}")
     if gates:

@@ -26,7 +26,8 @@ import html
 import math
 import os
 import re
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from evalkit.reports.atomic import write_text_atomic
 
@@ -130,13 +131,19 @@ def _ci_plot(analysis: Any, metric: str) -> str | None:
         color = _BASE if base else _NEUTRAL
         if st.interval is not None and st.interval.available:
             x1, x2 = scale(st.interval.low), scale(st.interval.high)
-            body.append(f'<line x1="{x1:.1f}" x2="{x2:.1f}" y1="{y:.1f}" y2="{y:.1f}" stroke="{color}" stroke-width="2"/>')
+            body.append(
+                f'<line x1="{x1:.1f}" x2="{x2:.1f}" y1="{y:.1f}" y2="{y:.1f}" stroke="{color}" stroke-width="2"/>'
+            )
             for x in (x1, x2):
-                body.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{y - 5:.1f}" y2="{y + 5:.1f}" stroke="{color}" stroke-width="2"/>')
+                body.append(
+                    f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{y - 5:.1f}" y2="{y + 5:.1f}" stroke="{color}" stroke-width="2"/>'
+                )
             tip = f"{system}: {_fmt(st.value, st.scale)} [{_fmt(st.interval.low, st.scale)}, {_fmt(st.interval.high, st.scale)}]"
         else:
             tip = f"{system}: {_fmt(st.value, st.scale)} (no interval)"
-        body.append(f'<circle cx="{scale(st.value):.1f}" cy="{y:.1f}" r="4.5" fill="{color}"><title>{_e(tip)}</title></circle>')
+        body.append(
+            f'<circle cx="{scale(st.value):.1f}" cy="{y:.1f}" r="4.5" fill="{color}"><title>{_e(tip)}</title></circle>'
+        )
     return _svg(f"plot-ci-{_slug(metric)}", f"{metric}: score and confidence interval per system", height, body)
 
 
@@ -154,7 +161,9 @@ def _delta_plot(analysis: Any, metric: str) -> str | None:
     height = top + row_h * len(rows) + 30
     body = _axis(scale, top + row_h * len(rows), top)
     zero = scale(0.0)
-    body.append(f'<line x1="{zero:.1f}" x2="{zero:.1f}" y1="{top:.1f}" y2="{top + row_h * len(rows):.1f}" class="zero"/>')
+    body.append(
+        f'<line x1="{zero:.1f}" x2="{zero:.1f}" y1="{top:.1f}" y2="{top + row_h * len(rows):.1f}" class="zero"/>'
+    )
     for k, (system, st) in enumerate(rows):
         y = top + row_h * k + row_h / 2
         body.append(_label(y, system))
@@ -165,9 +174,13 @@ def _delta_plot(analysis: Any, metric: str) -> str | None:
             color = _BETTER if improved else _WORSE
         if st.delta is not None and st.delta.available:
             x1, x2 = scale(st.delta.low), scale(st.delta.high)
-            body.append(f'<line x1="{x1:.1f}" x2="{x2:.1f}" y1="{y:.1f}" y2="{y:.1f}" stroke="{color}" stroke-width="2"/>')
+            body.append(
+                f'<line x1="{x1:.1f}" x2="{x2:.1f}" y1="{y:.1f}" y2="{y:.1f}" stroke="{color}" stroke-width="2"/>'
+            )
         tip = f"{system} - {analysis.baseline}: {diff:+.4g}, p = {p:.4g}"
-        body.append(f'<rect x="{scale(diff) - 4.5:.1f}" y="{y - 4.5:.1f}" width="9" height="9" fill="{color}"><title>{_e(tip)}</title></rect>')
+        body.append(
+            f'<rect x="{scale(diff) - 4.5:.1f}" y="{y - 4.5:.1f}" width="9" height="9" fill="{color}"><title>{_e(tip)}</title></rect>'
+        )
     return _svg(
         f"plot-delta-{_slug(metric)}", f"{metric}: difference from the baseline {analysis.baseline}", height, body
     )
@@ -255,7 +268,9 @@ def _win_matrix(analysis: Any, pairs: Sequence[Mapping[str, Any]]) -> str | None
     for j, col in enumerate(names):
         x = left + cell * j + cell / 2
         shown = col if len(col) <= 8 else col[:7] + "…"
-        body.append(f'<text x="{x - 1:.1f}" y="{top + cell * len(names) + 2 + 10:.1f}" class="tick"><title>{_e(col)}</title>{_e(shown)}</text>')
+        body.append(
+            f'<text x="{x - 1:.1f}" y="{top + cell * len(names) + 2 + 10:.1f}" class="tick"><title>{_e(col)}</title>{_e(shown)}</text>'
+        )
     return _svg("plot-win-matrix", "judge: pairwise win matrix", height + 14, body)
 
 
@@ -289,11 +304,16 @@ def _position_bias(pairs: Sequence[Mapping[str, Any]]) -> str | None:
         f'<rect x="{_LABEL + 230}" y="4" width="10" height="8" fill="{_BASE}"/><text x="{_LABEL + 244}" y="12" class="legend">same verdict after swapping</text>'
     )
     half = scale(0.5)
-    body.append(f'<line x1="{half:.1f}" x2="{half:.1f}" y1="{top:.1f}" y2="{top + row_h * len(rows):.1f}" class="zero"><title>no position bias: 0.5</title></line>')
+    body.append(
+        f'<line x1="{half:.1f}" x2="{half:.1f}" y1="{top:.1f}" y2="{top + row_h * len(rows):.1f}" class="zero"><title>no position bias: 0.5</title></line>'
+    )
     for k, (name, first, consistent) in enumerate(rows):
         y = top + row_h * k
         body.append(_label(y + row_h / 2, name))
-        for offset, value, color, what in ((4, first, "#bf8700", "first position chosen"), (17, consistent, _BASE, "consistent after swap")):
+        for offset, value, color, what in (
+            (4, first, "#bf8700", "first position chosen"),
+            (17, consistent, _BASE, "consistent after swap"),
+        ):
             if value is None:
                 continue
             body.append(
@@ -386,12 +406,20 @@ def render_html(
     for metric in analysis.metrics:
         level = f"{(1 - analysis.alpha) * 100:g}%"
         figures = [
-            _figure(_ci_plot(analysis, metric), f"Score of each system with its {level} interval"
-                    + ("; the baseline in blue." if analysis.baseline else ".")),
-            _figure(_delta_plot(analysis, metric), f"Difference from the baseline {analysis.baseline} with its paired "
-                    f"{level} interval: green significantly better, red significantly worse, grey no significant difference."),
-            _figure(_dist_plot(comparison, analysis, metric),
-                    "Per-item scores, one histogram per system; the black line marks the mean."),
+            _figure(
+                _ci_plot(analysis, metric),
+                f"Score of each system with its {level} interval"
+                + ("; the baseline in blue." if analysis.baseline else "."),
+            ),
+            _figure(
+                _delta_plot(analysis, metric),
+                f"Difference from the baseline {analysis.baseline} with its paired "
+                f"{level} interval: green significantly better, red significantly worse, grey no significant difference.",
+            ),
+            _figure(
+                _dist_plot(comparison, analysis, metric),
+                "Per-item scores, one histogram per system; the black line marks the mean.",
+            ),
         ]
         figures = [f for f in figures if f]
         if not figures:
@@ -402,8 +430,11 @@ def render_html(
     pairs = list(getattr(analysis, "judge_pairs", ()) or ())
     judge_figures = [
         _figure(_win_matrix(analysis, pairs), "Pairwise win rates of the judge (ties count half)."),
-        _figure(_position_bias(pairs), "Position bias: how often the answer shown first was chosen (0.5 is "
-                "unbiased), and how often the verdict survived swapping the answers."),
+        _figure(
+            _position_bias(pairs),
+            "Position bias: how often the answer shown first was chosen (0.5 is "
+            "unbiased), and how often the verdict survived swapping the answers.",
+        ),
     ]
     judge_figures = [f for f in judge_figures if f]
     if judge_figures:
@@ -420,9 +451,11 @@ def render_html(
             if sig:
                 signatures.setdefault(metric, sig)
     if signatures:
-        parts.append("<h2>Signatures</h2><ul>" + "".join(
-            f"<li><code>{_e(m)}</code>: <code>{_e(s)}</code></li>" for m, s in signatures.items()
-        ) + "</ul>")
+        parts.append(
+            "<h2>Signatures</h2><ul>"
+            + "".join(f"<li><code>{_e(m)}</code>: <code>{_e(s)}</code></li>" for m, s in signatures.items())
+            + "</ul>"
+        )
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
 

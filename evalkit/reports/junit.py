@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import os
 import xml.etree.ElementTree as ET
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from evalkit.reports.atomic import write_text_atomic
 
@@ -58,6 +59,8 @@ def render_junit(outcomes: Sequence[Any], *, properties: Mapping[str, Any] | Non
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
-def write_junit(path: str | os.PathLike[str], outcomes: Sequence[Any], *, properties: Mapping[str, Any] | None = None) -> None:
+def write_junit(
+    path: str | os.PathLike[str], outcomes: Sequence[Any], *, properties: Mapping[str, Any] | None = None
+) -> None:
     """Write :func:`render_junit` to ``path`` atomically."""
     write_text_atomic(path, render_junit(outcomes, properties=properties))

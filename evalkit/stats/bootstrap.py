@@ -159,5 +159,7 @@ def _t_quantile(q: float, df: int) -> float:
     except ImportError:  # MAUVE's extra brings scipy; plain installs never reach here
         from evalkit.errors import MissingDependencyError
 
-        raise MissingDependencyError("scipy (for MAUVE seed intervals)", install="pip install 'evalkit[mauve]'") from None
+        raise MissingDependencyError(
+            "scipy (for MAUVE seed intervals)", install="pip install 'evalkit[mauve]'"
+        ) from None
     return float(t.ppf(q, df))

@@ -30,8 +30,9 @@ draws them, so that our p-values for BLEU/chrF/TER equal sacrebleu's
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -126,7 +127,7 @@ class SumStatistics:
         # sum_of_lists does, so the score equals the library's corpus score.
         return float(self.from_sums(self.rows.sum(axis=0).tolist()))
 
-    def subset(self, keep: np.ndarray) -> "SumStatistics":
+    def subset(self, keep: np.ndarray) -> SumStatistics:
         return SumStatistics(self.rows[keep], self.from_sums, self.sacrebleu_compatible)
 
     def resampled_values(self, indices: np.ndarray) -> np.ndarray:
@@ -140,7 +141,7 @@ class SumStatistics:
         # float32 here, as in sacrebleu, so differences round the same way.
         return np.array(scores)
 
-    def swapped_values(self, other: "SumStatistics", masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def swapped_values(self, other: SumStatistics, masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Scores of the two pseudo-systems of each randomization trial: the
         first keeps this system's row where the mask is True and takes
         ``other``'s elsewhere; the second gets the rest."""
@@ -192,7 +193,7 @@ class MeanStatistics:
     def value(self) -> float:
         return float(self.scores.mean())
 
-    def subset(self, keep: np.ndarray) -> "MeanStatistics":
+    def subset(self, keep: np.ndarray) -> MeanStatistics:
         return MeanStatistics(self.scores[keep])
 
     def resampled_values(self, indices: np.ndarray) -> np.ndarray:
@@ -201,7 +202,7 @@ class MeanStatistics:
             out[start : start + block.shape[0]] = self.scores[block].mean(axis=1)
         return out
 
-    def swapped_values(self, other: "MeanStatistics", masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def swapped_values(self, other: MeanStatistics, masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """As :meth:`SumStatistics.swapped_values`, for means."""
         n = self.n_items
         # mean(where(mask, self, other)) without building (trials x n) floats:

@@ -33,10 +33,15 @@ def test_score_several_references_files(evalkit_cli, write):
     pred = write("p.txt", "the cat sat on the mat\n")
     r1 = write("r1.txt", "a cat sat on a mat\n")
     r2 = write("r2.txt", "the cat sat on the mat\n")
-    proc = evalkit_cli("score", "--metric", "bleu", "--predictions", pred, "--references", r1, "--references", r2, "--format", "csv")
+    proc = evalkit_cli(
+        "score", "--metric", "bleu", "--predictions", pred, "--references", r1, "--references", r2, "--format", "csv"
+    )
     assert proc.returncode == 0, proc.stderr
     rows = list(csv.DictReader(io.StringIO(proc.stdout)))
-    assert float(rows[0]["value"]) == sacrebleu.corpus_bleu(["the cat sat on the mat"], [["a cat sat on a mat"], ["the cat sat on the mat"]]).score
+    assert (
+        float(rows[0]["value"])
+        == sacrebleu.corpus_bleu(["the cat sat on the mat"], [["a cat sat on a mat"], ["the cat sat on the mat"]]).score
+    )
     assert rows[0]["signature"].startswith("nrefs:2|")
 
 
@@ -44,8 +49,19 @@ def test_jsonl_with_varying_reference_lists(evalkit_cli, write):
     pred = write("p.jsonl", '{"output": "a b c d"}\n{"output": "e f g h"}\n')
     ref = write("r.jsonl", '{"refs": ["a b c d"]}\n{"refs": ["x", "e f g h"]}\n')
     proc = evalkit_cli(
-        "score", "--metric", "bleu", "--predictions", pred, "--references", ref,
-        "--prediction-field", "output", "--reference-field", "refs", "--format", "json",
+        "score",
+        "--metric",
+        "bleu",
+        "--predictions",
+        pred,
+        "--references",
+        ref,
+        "--prediction-field",
+        "output",
+        "--reference-field",
+        "refs",
+        "--format",
+        "json",
     )
     assert proc.returncode == 0, proc.stderr
     record = json.loads(proc.stdout)["results"][0]
@@ -56,16 +72,29 @@ def test_jsonl_with_varying_reference_lists(evalkit_cli, write):
 def test_compare_writes_all_reports_and_prints_the_table(evalkit_cli, tmp_path):
     out = tmp_path / "out"
     proc = evalkit_cli(
-        "compare", "--references", DEMO / "references.txt",
-        "--system", f"strong={DEMO / 'system_strong.txt'}", "--system", f"weak={DEMO / 'system_weak.txt'}",
-        "--metrics", "rougeL,bleu,ter", "--out", out,
+        "compare",
+        "--references",
+        DEMO / "references.txt",
+        "--system",
+        f"strong={DEMO / 'system_strong.txt'}",
+        "--system",
+        f"weak={DEMO / 'system_weak.txt'}",
+        "--metrics",
+        "rougeL,bleu,ter",
+        "--out",
+        out,
     )
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert lines[0].split() == ["system", "rougeL", "bleu", "ter", "(lower", "is", "better)"]
     assert lines[2].startswith("strong") and lines[3].startswith("weak")
     assert sorted(p.name for p in out.iterdir()) == [
-        "items.csv", "report.html", "report.md", "statistics.json", "summary.csv", "summary.json"
+        "items.csv",
+        "report.html",
+        "report.md",
+        "statistics.json",
+        "summary.csv",
+        "summary.json",
     ]
     summary = json.loads((out / "summary.json").read_text())
     values = {(r["system"], r["metric"]): r["value"] for r in summary["results"]}
@@ -96,9 +125,9 @@ def test_run_config_equals_compare(evalkit_cli, tmp_path, write):
         f'''out = "out"
 metrics = ["rouge1", "chrf"]
 [references]
-paths = ["{DEMO / 'references.txt'}", "{DEMO / 'references_alt.txt'}"]
+paths = ["{DEMO / "references.txt"}", "{DEMO / "references_alt.txt"}"]
 [systems]
-strong = "{DEMO / 'system_strong.txt'}"
+strong = "{DEMO / "system_strong.txt"}"
 [options.rouge]
 use_stemmer = true
 ''',
@@ -107,9 +136,21 @@ use_stemmer = true
     assert proc.returncode == 0, proc.stderr
     from_config = json.loads(proc.stdout)["results"]
     proc2 = evalkit_cli(
-        "compare", "--references", DEMO / "references.txt", "--references", DEMO / "references_alt.txt",
-        "--system", f"strong={DEMO / 'system_strong.txt'}", "--metrics", "rouge1,chrf",
-        "--set", "rouge.use_stemmer=true", "--format", "json", "--out", tmp_path / "o2",
+        "compare",
+        "--references",
+        DEMO / "references.txt",
+        "--references",
+        DEMO / "references_alt.txt",
+        "--system",
+        f"strong={DEMO / 'system_strong.txt'}",
+        "--metrics",
+        "rouge1,chrf",
+        "--set",
+        "rouge.use_stemmer=true",
+        "--format",
+        "json",
+        "--out",
+        tmp_path / "o2",
     )
     assert json.loads(proc2.stdout)["results"] == from_config
     assert "stem:yes" in from_config[0]["signature"]

@@ -38,16 +38,33 @@ def compare(evalkit_cli, tmp_path):
 
 def _compare(run_evalkit, tmp_path, *extra, systems_args=(), env=None):
     return run_evalkit(
-        "compare", "--references", DEMO / "references.txt",
-        "--system", f"main={DEMO / 'system_medium.txt'}", *systems_args,
-        "--metrics", "bleu,rougeL", "--baseline", "main", "--bootstrap", "300",
-        "--out", tmp_path / "out", *extra, env=env,
+        "compare",
+        "--references",
+        DEMO / "references.txt",
+        "--system",
+        f"main={DEMO / 'system_medium.txt'}",
+        *systems_args,
+        "--metrics",
+        "bleu,rougeL",
+        "--baseline",
+        "main",
+        "--bootstrap",
+        "300",
+        "--out",
+        tmp_path / "out",
+        *extra,
+        env=env,
     )
 
 
 def test_degraded_system_fails_the_gate(systems, tmp_path, compare):
-    run = compare("--fail-if", GATE, "--junit", tmp_path / "gates.xml",
-                   systems_args=("--system", f"degraded={systems / 'degraded.txt'}"))
+    run = compare(
+        "--fail-if",
+        GATE,
+        "--junit",
+        tmp_path / "gates.xml",
+        systems_args=("--system", f"degraded={systems / 'degraded.txt'}"),
+    )
     assert run.returncode == 1, run.stderr
     assert f"{GATE} [degraded]" in run.stderr and "FAILED" in run.stderr
     assert "Difference from the baseline (main)" in run.stdout and "▼" in run.stdout
@@ -58,8 +75,13 @@ def test_degraded_system_fails_the_gate(systems, tmp_path, compare):
 
 
 def test_identical_copy_passes(systems, tmp_path, compare):
-    run = compare("--fail-if", GATE, "--fail-if", "rougeL < baseline - 0.01",
-                   systems_args=("--system", f"copy={systems / 'copy.txt'}"))
+    run = compare(
+        "--fail-if",
+        GATE,
+        "--fail-if",
+        "rougeL < baseline - 0.01",
+        systems_args=("--system", f"copy={systems / 'copy.txt'}"),
+    )
     assert run.returncode == 0, run.stderr
     assert "all 2 gate check(s) hold" in run.stderr
     stats = json.loads((tmp_path / "out" / "statistics.json").read_text())
@@ -79,9 +101,13 @@ def test_bad_rule_exits_2_with_a_message(systems, compare, rule, message):
 
 def test_github_summary_is_appended(systems, tmp_path, compare):
     summary = tmp_path / "step_summary.md"
-    run = compare("--fail-if", GATE, "--github-summary",
-                   systems_args=("--system", f"degraded={systems / 'degraded.txt'}"),
-                   env={"GITHUB_STEP_SUMMARY": str(summary)})
+    run = compare(
+        "--fail-if",
+        GATE,
+        "--github-summary",
+        systems_args=("--system", f"degraded={systems / 'degraded.txt'}"),
+        env={"GITHUB_STEP_SUMMARY": str(summary)},
+    )
     assert run.returncode == 1
     assert f"❌ `{GATE}` on **degraded**" in summary.read_text(encoding="utf-8")
 
@@ -93,10 +119,10 @@ def test_config_run_table(systems, tmp_path, evalkit_cli):
 metrics = ["bleu"]
 out = "out"
 [references]
-path = "{DEMO / 'references.txt'}"
+path = "{DEMO / "references.txt"}"
 [systems]
-main = "{DEMO / 'system_medium.txt'}"
-degraded = "{systems / 'degraded.txt'}"
+main = "{DEMO / "system_medium.txt"}"
+degraded = "{systems / "degraded.txt"}"
 [run]
 baseline = "main"
 fail_if = ["{GATE}"]

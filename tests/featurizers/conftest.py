@@ -65,7 +65,8 @@ def tiny_gpt2(tmp_path_factory) -> Path:
     tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
     PreTrainedTokenizerFast(tokenizer_object=tokenizer, unk_token="<unk>", eos_token="<eos>").save_pretrained(folder)
     torch.manual_seed(0)
-    config = GPT2Config(vocab_size=len(vocab), n_positions=64, n_layer=2, n_embd=32, n_head=2,
-                        bos_token_id=1, eos_token_id=1)
+    config = GPT2Config(
+        vocab_size=len(vocab), n_positions=64, n_layer=2, n_embd=32, n_head=2, bos_token_id=1, eos_token_id=1
+    )
     GPT2Model(config).save_pretrained(folder)
     return folder

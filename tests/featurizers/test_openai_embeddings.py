@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 
 from evalkit.errors import ConfigError, EvalkitError
-from evalkit.retry_after import parse_retry_after
 from evalkit.featurizers.openai_embeddings import (
     OpenAIEmbeddingsFeaturizer,
     call_with_retries,
 )
+from evalkit.retry_after import parse_retry_after
 
 DIM = 6
 
@@ -43,15 +43,24 @@ class ScriptedServer:
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 server.requests.append(
-                    {"path": self.path, "body": body, "auth": self.headers.get("Authorization"),
-                     "time": time.monotonic()}
+                    {
+                        "path": self.path,
+                        "body": body,
+                        "auth": self.headers.get("Authorization"),
+                        "time": time.monotonic(),
+                    }
                 )
                 status, headers = server.script.pop(0) if server.script else (200, {})
                 if status == 200:
-                    data = [{"object": "embedding", "index": i, "embedding": vector(t)}
-                            for i, t in enumerate(body["input"])][::-1]
-                    payload = {"object": "list", "data": data, "model": body["model"],
-                               "usage": {"prompt_tokens": 1, "total_tokens": 1}}
+                    data = [
+                        {"object": "embedding", "index": i, "embedding": vector(t)} for i, t in enumerate(body["input"])
+                    ][::-1]
+                    payload = {
+                        "object": "list",
+                        "data": data,
+                        "model": body["model"],
+                        "usage": {"prompt_tokens": 1, "total_tokens": 1},
+                    }
                 else:
                     payload = {"error": {"message": f"scripted {status}", "type": "x"}}
                 raw = json.dumps(payload).encode()
@@ -151,8 +160,14 @@ def test_mauve_over_the_server_caches_every_vector(server, tmp_path):
 
     refs = [f"reference {i}" for i in range(30)]
     preds = [f"prediction {i}" for i in range(30)]
-    options = dict(featurizer="openai:toy-embed", openai_base_url=server.url, seeds=1,
-                   kmeans_num_redo=1, batch_size=16, cache_dir=str(tmp_path / "cache"))
+    options = dict(
+        featurizer="openai:toy-embed",
+        openai_base_url=server.url,
+        seeds=1,
+        kmeans_num_redo=1,
+        batch_size=16,
+        cache_dir=str(tmp_path / "cache"),
+    )
     with pytest.warns(UserWarning):
         first = Mauve(**options).score(predictions=preds, references=refs)
     assert sum(len(r["body"]["input"]) for r in server.requests) == 60

@@ -17,8 +17,9 @@ import asyncio
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 PROBE_MARK = "evalkit capability probe"
 
@@ -78,9 +79,15 @@ def default_probe_reply(request: dict[str, Any]) -> Reply:
 class ScriptedServer:
     """``with ScriptedServer(script) as server: server.base_url``."""
 
-    def __init__(self, script: Script, *, latency: float = 0.0, api_key: str | None = None,
-                 probe: Callable[[dict[str, Any]], Any] | None = default_probe_reply,
-                 models_status: int = 200) -> None:
+    def __init__(
+        self,
+        script: Script,
+        *,
+        latency: float = 0.0,
+        api_key: str | None = None,
+        probe: Callable[[dict[str, Any]], Any] | None = default_probe_reply,
+        models_status: int = 200,
+    ) -> None:
         self.script = script
         self.latency = latency
         self.api_key = api_key
@@ -108,7 +115,7 @@ class ScriptedServer:
         return self.chat_requests + self.probe_requests
 
     # -- lifecycle -------------------------------------------------------------
-    def start(self) -> "ScriptedServer":
+    def start(self) -> ScriptedServer:
         ready = threading.Event()
 
         def run() -> None:
@@ -135,7 +142,7 @@ class ScriptedServer:
         if self._thread is not None:
             self._thread.join(10)
 
-    def __enter__(self) -> "ScriptedServer":
+    def __enter__(self) -> ScriptedServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -170,12 +177,30 @@ class ScriptedServer:
             except Exception:
                 pass
 
-    def _write(self, writer: asyncio.StreamWriter, code: int, payload: bytes, headers: dict[str, str] | None = None,
-               content_type: str = "application/json") -> None:
-        reason = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
-                  429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable"}.get(code, "X")
-        head = [f"HTTP/1.1 {code} {reason}", f"Content-Type: {content_type}", f"Content-Length: {len(payload)}",
-                "Connection: keep-alive"]
+    def _write(
+        self,
+        writer: asyncio.StreamWriter,
+        code: int,
+        payload: bytes,
+        headers: dict[str, str] | None = None,
+        content_type: str = "application/json",
+    ) -> None:
+        reason = {
+            200: "OK",
+            400: "Bad Request",
+            401: "Unauthorized",
+            403: "Forbidden",
+            404: "Not Found",
+            429: "Too Many Requests",
+            500: "Internal Server Error",
+            503: "Service Unavailable",
+        }.get(code, "X")
+        head = [
+            f"HTTP/1.1 {code} {reason}",
+            f"Content-Type: {content_type}",
+            f"Content-Length: {len(payload)}",
+            "Connection: keep-alive",
+        ]
         for k, v in (headers or {}).items():
             head.append(f"{k}: {v}")
         writer.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + payload)
@@ -184,8 +209,9 @@ class ScriptedServer:
         err: dict[str, Any] = {"message": action.message, "type": "scripted", "code": action.error_code}
         self._write(writer, action.code, json.dumps({"error": err}).encode(), action.headers)
 
-    async def _respond(self, method: str, path: str, headers: dict[str, str], body: bytes,
-                       writer: asyncio.StreamWriter) -> bool:
+    async def _respond(
+        self, method: str, path: str, headers: dict[str, str], body: bytes, writer: asyncio.StreamWriter
+    ) -> bool:
         auth = headers.get("authorization", "")
         self.auth_headers.append(auth)
         if self.api_key is not None and auth != f"Bearer {self.api_key}":
@@ -201,7 +227,9 @@ class ScriptedServer:
             if self.models_status != 200:
                 self._error(writer, Status(self.models_status, "no models endpoint"))
             else:
-                self._write(writer, 200, json.dumps({"object": "list", "data": [{"id": "judge", "object": "model"}]}).encode())
+                self._write(
+                    writer, 200, json.dumps({"object": "list", "data": [{"id": "judge", "object": "model"}]}).encode()
+                )
             await writer.drain()
             return True
         if method != "POST" or not path.endswith("/chat/completions"):

@@ -40,8 +40,12 @@ def test_an_unscored_order_makes_the_item_unscored_not_a_loss():
 
 
 def test_pair_summary_counts_and_rates():
-    items = [ItemOutcome("win", True, 1.0)] * 3 + [ItemOutcome("loss", True, 0.0)] + \
-            [ItemOutcome("tie", False, 0.5)] * 2 + [ItemOutcome(None, None, None, "truncated")] * 4
+    items = (
+        [ItemOutcome("win", True, 1.0)] * 3
+        + [ItemOutcome("loss", True, 0.0)]
+        + [ItemOutcome("tie", False, 0.5)] * 2
+        + [ItemOutcome(None, None, None, "truncated")] * 4
+    )
     calls = [("ab", "first")] * 5 + [("ba", "second")] * 3 + [("ba", "first")] * 4 + [("ab", None)] * 4
     s = pair_summary("x", "y", items, calls)
     assert (s["n"], s["wins"], s["losses"], s["ties"], s["unscored"]) == (10, 3, 1, 2, 4)
@@ -63,8 +67,9 @@ def test_all_unscored_gives_no_rates_rather_than_zero():
 
 
 def test_single_summary_never_counts_unscored_as_zero():
-    s = single_summary("s", [8.0, None, 6.0], ["8", None, "6"], [None, "empty answer", None],
-                       scale=[str(i) for i in range(1, 11)])
+    s = single_summary(
+        "s", [8.0, None, 6.0], ["8", None, "6"], [None, "empty answer", None], scale=[str(i) for i in range(1, 11)]
+    )
     assert s["mean"] == pytest.approx(7.0) and s["unscored"] == 1 and s["n"] == 3
     assert s["histogram"]["8"] == 1 and s["histogram"]["1"] == 0 and sum(s["histogram"].values()) == 2
 

@@ -13,7 +13,6 @@ import sys
 import time
 
 import pytest
-
 from scripted_server import Reply, Status
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -23,8 +22,15 @@ FAKE_KEY = "sk-evalkit-FAKE-9f8e7d6c5b4a39281706"
 def evalkit(*args, env=None, **kw):
     full_env = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}
     full_env.update(env or {})
-    return subprocess.run([sys.executable, "-m", "evalkit.cli", *map(str, args)], cwd=ROOT, env=full_env,
-                          capture_output=True, text=True, timeout=120, **kw)
+    return subprocess.run(
+        [sys.executable, "-m", "evalkit.cli", *map(str, args)],
+        cwd=ROOT,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        **kw,
+    )
 
 
 def data(tmp_path, n=4, systems=("x", "y")):
@@ -39,13 +45,37 @@ def data(tmp_path, n=4, systems=("x", "y")):
 def test_pairwise_cli_writes_the_report(scripted, tmp_path):
     server = scripted(lambda request, n: Reply("[[C]]"))
     out = tmp_path / "out"
-    result = evalkit("judge", "pairwise", *data(tmp_path), "--base-url", server.base_url, "--model", "judge",
-                     "--template", "mt-bench-pairwise", "--cache", tmp_path / "c.sqlite", "--out", out)
+    result = evalkit(
+        "judge",
+        "pairwise",
+        *data(tmp_path),
+        "--base-url",
+        server.base_url,
+        "--model",
+        "judge",
+        "--template",
+        "mt-bench-pairwise",
+        "--cache",
+        tmp_path / "c.sqlite",
+        "--out",
+        out,
+    )
     assert result.returncode == 0, result.stderr
     summary = json.loads((out / "summary.json").read_text())
     (pair,) = summary["pairs"]
-    for key in ("system_a", "system_b", "n", "wins", "losses", "ties", "unscored", "win_rate",
-                "decisive_win_rate", "position_consistency", "first_position_rate"):
+    for key in (
+        "system_a",
+        "system_b",
+        "n",
+        "wins",
+        "losses",
+        "ties",
+        "unscored",
+        "win_rate",
+        "decisive_win_rate",
+        "position_consistency",
+        "first_position_rate",
+    ):
         assert key in pair
     assert (pair["n"], pair["ties"], pair["position_consistency"]) == (4, 4, 1.0)
     assert summary["requests_sent"] == server.total_requests and summary["cache_hits"] == 0
@@ -53,21 +83,56 @@ def test_pairwise_cli_writes_the_report(scripted, tmp_path):
     lines = (out / "judgments.jsonl").read_text().splitlines()
     assert len(lines) == 8
     record = json.loads(lines[0])
-    for key in ("item", "system_a", "system_b", "order", "shown", "messages", "raw_answer", "verdict",
-                "unscored", "prompt_tokens", "completion_tokens", "latency_s"):
+    for key in (
+        "item",
+        "system_a",
+        "system_b",
+        "order",
+        "shown",
+        "messages",
+        "raw_answer",
+        "verdict",
+        "unscored",
+        "prompt_tokens",
+        "completion_tokens",
+        "latency_s",
+    ):
         assert key in record
     assert "| x | y | 4 |" in result.stdout
 
 
 def test_single_cli_and_dry_run(scripted, tmp_path):
     server = scripted(lambda request, n: Reply("Score: [[7]]"))
-    dry = evalkit("judge", "single", *data(tmp_path, systems=("s",)), "--base-url", server.base_url,
-                  "--model", "judge", "--cache", tmp_path / "c.sqlite", "--dry-run", "--price", "1,2")
+    dry = evalkit(
+        "judge",
+        "single",
+        *data(tmp_path, systems=("s",)),
+        "--base-url",
+        server.base_url,
+        "--model",
+        "judge",
+        "--cache",
+        tmp_path / "c.sqlite",
+        "--dry-run",
+        "--price",
+        "1,2",
+    )
     assert dry.returncode == 0, dry.stderr
     assert "4 calls, 0 cached, 4 to send" in dry.stdout and server.total_requests == 0
     out = tmp_path / "out"
-    result = evalkit("judge", "single", *data(tmp_path, systems=("s",)), "--base-url", server.base_url,
-                     "--model", "judge", "--cache", tmp_path / "c.sqlite", "--out", out)
+    result = evalkit(
+        "judge",
+        "single",
+        *data(tmp_path, systems=("s",)),
+        "--base-url",
+        server.base_url,
+        "--model",
+        "judge",
+        "--cache",
+        tmp_path / "c.sqlite",
+        "--out",
+        out,
+    )
     assert result.returncode == 0, result.stderr
     (system,) = json.loads((out / "summary.json").read_text())["systems"]
     assert system["mean"] == 7.0 and system["histogram"]["7"] == 4 and system["unscored"] == 0
@@ -75,8 +140,21 @@ def test_single_cli_and_dry_run(scripted, tmp_path):
 
 def test_unsupported_protocol_exits_2_with_a_clear_message(scripted, tmp_path):
     server = scripted(lambda request, n: Reply("[[A]]"), probe=lambda request: Reply("Q"))
-    result = evalkit("judge", "pairwise", *data(tmp_path), "--base-url", server.base_url, "--model", "judge",
-                     "--protocol", "logprobs", "--cache", tmp_path / "c.sqlite", "--out", tmp_path / "out")
+    result = evalkit(
+        "judge",
+        "pairwise",
+        *data(tmp_path),
+        "--base-url",
+        server.base_url,
+        "--model",
+        "judge",
+        "--protocol",
+        "logprobs",
+        "--cache",
+        tmp_path / "c.sqlite",
+        "--out",
+        tmp_path / "out",
+    )
     assert result.returncode == 2
     assert "no top_logprobs" in result.stderr and "--logits_all true" in result.stderr
     assert "Traceback" not in result.stderr
@@ -93,8 +171,18 @@ def test_unsupported_protocol_exits_2_with_a_clear_message(scripted, tmp_path):
     ],
 )
 def test_bad_arguments_exit_2(tmp_path, extra, message):
-    result = evalkit("judge", "pairwise", *data(tmp_path), "--base-url", "http://127.0.0.1:9/v1", "--model", "m",
-                     "--cache", tmp_path / "c.sqlite", *extra)
+    result = evalkit(
+        "judge",
+        "pairwise",
+        *data(tmp_path),
+        "--base-url",
+        "http://127.0.0.1:9/v1",
+        "--model",
+        "m",
+        "--cache",
+        tmp_path / "c.sqlite",
+        *extra,
+    )
     assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
 
 
@@ -109,16 +197,43 @@ def test_count_mismatch_names_both_files(tmp_path):
 def test_the_key_never_reaches_cache_log_or_report(scripted, tmp_path):
     server = scripted(lambda request, n: Reply("Rating: [[8]]"), api_key=FAKE_KEY)
     out = tmp_path / "out"
-    result = evalkit("judge", "single", *data(tmp_path, systems=("s",)), "--template", "mt-bench-single",
-                     "--base-url", server.base_url, "--model", "judge", "--cache", tmp_path / "c.sqlite",
-                     "--out", out, env={"OPENAI_API_KEY": FAKE_KEY})
+    result = evalkit(
+        "judge",
+        "single",
+        *data(tmp_path, systems=("s",)),
+        "--template",
+        "mt-bench-single",
+        "--base-url",
+        server.base_url,
+        "--model",
+        "judge",
+        "--cache",
+        tmp_path / "c.sqlite",
+        "--out",
+        out,
+        env={"OPENAI_API_KEY": FAKE_KEY},
+    )
     assert result.returncode == 0, result.stderr
     assert f"Bearer {FAKE_KEY}" in server.auth_headers  # the key was used...
     # ...and is nowhere on disk or in the output, even after a server echoed it back.
     echo = scripted(lambda request, n: Status(401, f"Incorrect API key provided: {FAKE_KEY}"))
-    failed = evalkit("judge", "single", *data(tmp_path, systems=("s",)), "--base-url", echo.base_url,
-                     "--model", "judge", "--cache", tmp_path / "c.sqlite", "--out", tmp_path / "out2",
-                     "--template", "mt-bench-single", "--no-cache", env={"OPENAI_API_KEY": FAKE_KEY})
+    failed = evalkit(
+        "judge",
+        "single",
+        *data(tmp_path, systems=("s",)),
+        "--base-url",
+        echo.base_url,
+        "--model",
+        "judge",
+        "--cache",
+        tmp_path / "c.sqlite",
+        "--out",
+        tmp_path / "out2",
+        "--template",
+        "mt-bench-single",
+        "--no-cache",
+        env={"OPENAI_API_KEY": FAKE_KEY},
+    )
     assert failed.returncode == 2 and "refused the credentials" in failed.stderr
     files = [p for p in tmp_path.rglob("*") if p.is_file()]
     assert any(p.name == "c.sqlite" for p in files) and (out / "judgments.jsonl").exists()
@@ -133,12 +248,29 @@ def test_kill_9_then_rerun_sends_only_the_missing_calls(scripted, tmp_path):
     server = scripted(lambda request, n: Reply("Rating: [[6]]"), latency=0.05)
     n = 60
     cache = tmp_path / "c.sqlite"
-    args = ["-m", "evalkit.cli", "judge", "single", *data(tmp_path, n=n, systems=("s",)),
-            "--template", "mt-bench-single", "--base-url", server.base_url, "--model", "judge",
-            "--cache", cache, "--concurrency", "2", "--out", tmp_path / "out"]
+    args = [
+        "-m",
+        "evalkit.cli",
+        "judge",
+        "single",
+        *data(tmp_path, n=n, systems=("s",)),
+        "--template",
+        "mt-bench-single",
+        "--base-url",
+        server.base_url,
+        "--model",
+        "judge",
+        "--cache",
+        cache,
+        "--concurrency",
+        "2",
+        "--out",
+        tmp_path / "out",
+    ]
     env = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}
-    process = subprocess.Popen([sys.executable, *map(str, args)], cwd=ROOT, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, *map(str, args)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.monotonic() + 60
     while server.chat_requests < 20 and time.monotonic() < deadline:
         time.sleep(0.01)
@@ -150,8 +282,9 @@ def test_kill_9_then_rerun_sends_only_the_missing_calls(scripted, tmp_path):
     assert 15 <= done < n
     first_run = server.chat_requests
 
-    rerun = subprocess.run([sys.executable, *map(str, args)], cwd=ROOT, env=env, capture_output=True, text=True,
-                           timeout=120)
+    rerun = subprocess.run(
+        [sys.executable, *map(str, args)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
     assert rerun.returncode == 0, rerun.stderr
     assert server.chat_requests - first_run == n - done  # only the calls that had not completed
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
@@ -159,8 +292,9 @@ def test_kill_9_then_rerun_sends_only_the_missing_calls(scripted, tmp_path):
 
 
 def test_run_config_with_pairwise_and_single_tables(scripted, tmp_path):
-    server = scripted(lambda request, n: Reply("Score: [[5]]" if "[Answer]" in request["messages"][-1]["content"]
-                                               else "[[A]]"))
+    server = scripted(
+        lambda request, n: Reply("Score: [[5]]" if "[Answer]" in request["messages"][-1]["content"] else "[[A]]")
+    )
     data(tmp_path, n=3)
     (tmp_path / "judge.toml").write_text(f"""
 [judge]
@@ -195,8 +329,10 @@ def test_run_config_rejects_unknown_keys(tmp_path):
 
 
 def test_help_stays_light():
-    code = ("import sys, evalkit.cli as c\n"
-            "try:\n    c.main(['judge', 'pairwise', '--help'])\nexcept SystemExit:\n    pass\n"
-            "print(sorted(m for m in ('openai', 'pandas', 'httpx2', 'tqdm') if m in sys.modules))")
+    code = (
+        "import sys, evalkit.cli as c\n"
+        "try:\n    c.main(['judge', 'pairwise', '--help'])\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in ('openai', 'pandas', 'httpx2', 'tqdm') if m in sys.modules))"
+    )
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert "--reconcile" in result.stdout and result.stdout.strip().endswith("[]")

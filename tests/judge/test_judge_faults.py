@@ -10,10 +10,10 @@ import re
 import time
 
 import pytest
+from scripted_server import Drop, Garbage, Reply, Status, user_text
 
 from evalkit.errors import ConfigError, JudgeError, ProtocolUnsupportedError
 from evalkit.judge.run import JudgeConfig, run_judge
-from scripted_server import Drop, Garbage, Reply, Status, user_text
 
 
 def config(server, tmp_path, *, mode="pairwise", n=4, systems=("x", "y"), **options):
@@ -22,8 +22,9 @@ def config(server, tmp_path, *, mode="pairwise", n=4, systems=("x", "y"), **opti
     options.setdefault("template", "mt-bench-pairwise" if mode == "pairwise" else "mt-bench-single")
     options.setdefault("backoff_base", 0.01)
     options.setdefault("base_url", server.base_url if server else "")
-    return JudgeConfig(mode=mode, prompts=prompts, systems=answers, model="judge",
-                       cache_path=tmp_path / "cache.sqlite", **options)
+    return JudgeConfig(
+        mode=mode, prompts=prompts, systems=answers, model="judge", cache_path=tmp_path / "cache.sqlite", **options
+    )
 
 
 def always(content, **kw):
@@ -79,7 +80,9 @@ def test_concurrency_bounds_requests_in_flight(scripted, tmp_path):
 
 
 def test_429_retry_after_is_honoured(scripted, tmp_path):
-    script = lambda request, n: Status(429, "slow down", headers={"Retry-After": "1"}) if n == 1 else Reply("Rating: [[6]]")
+    script = lambda request, n: (
+        Status(429, "slow down", headers={"Retry-After": "1"}) if n == 1 else Reply("Rating: [[6]]")
+    )
     server = scripted(script)
     run = run_judge(config(server, tmp_path, mode="single", n=1, systems=("s",)))
     assert server.chat_requests == 2 and run.stats["retries"] == 1
@@ -135,8 +138,11 @@ def test_400_marks_the_item_unscored_and_the_run_goes_on(scripted, tmp_path):
 
 @pytest.mark.parametrize(
     "status, code, match",
-    [(401, "invalid_api_key", "refused the credentials"), (403, None, "refused the credentials"),
-     (429, "insufficient_quota", "quota is exhausted")],
+    [
+        (401, "invalid_api_key", "refused the credentials"),
+        (403, None, "refused the credentials"),
+        (429, "insufficient_quota", "quota is exhausted"),
+    ],
 )
 def test_auth_and_quota_errors_stop_the_run_at_once(scripted, tmp_path, status, code, match):
     server = scripted(lambda request, n: Status(status, "no", code))
@@ -222,9 +228,16 @@ def test_swapping_recovers_the_ground_truth_that_one_order_misses(scripted, tmp_
         "y": [f"y{i} quality={'low' if b else 'high'}" for i, b in enumerate(x_better)],
     }
     server = scripted(biased_judge)
-    base = JudgeConfig(mode="pairwise", prompts=[f"q{i}" for i in range(n)], systems=systems,
-                       base_url=server.base_url, model="judge", template="mt-bench-pairwise",
-                       cache_path=tmp_path / "c.sqlite", concurrency=16)
+    base = JudgeConfig(
+        mode="pairwise",
+        prompts=[f"q{i}" for i in range(n)],
+        systems=systems,
+        base_url=server.base_url,
+        model="judge",
+        template="mt-bench-pairwise",
+        cache_path=tmp_path / "c.sqlite",
+        concurrency=16,
+    )
     swapped = run_judge(base).pairs[0]
     one_order = run_judge(JudgeConfig(**{**base.__dict__, "swap": False})).pairs[0]
 
@@ -241,8 +254,11 @@ def test_logprobs_average_reconciliation(scripted, tmp_path):
         a, _ = _blocks(request)
         # The judge prefers x, a bit less when x is shown second.
         p_a = 0.8 if a.startswith("answer of x") else 0.4
-        return Reply("A", top_logprobs=[("A", __import__("math").log(p_a)), ("B", __import__("math").log(1 - p_a))],
-                     finish_reason="length")
+        return Reply(
+            "A",
+            top_logprobs=[("A", __import__("math").log(p_a)), ("B", __import__("math").log(1 - p_a))],
+            finish_reason="length",
+        )
 
     server = scripted(script)
     run = run_judge(config(server, tmp_path, n=3, protocol="logprobs", reconcile="average"))
@@ -265,11 +281,14 @@ def test_grammar_protocol_sends_the_grammar(scripted, tmp_path):
     assert run.pairs[0]["losses"] == 0 and run.pairs[0]["ties"] == 1  # B in both orders: inconsistent
 
 
-@pytest.mark.parametrize("protocol, probe_answer, match", [
-    ("grammar", Reply("Sure, here you go"), "ignored the gbnf constraint"),
-    ("grammar", Status(400, "unknown field grammar"), "rejected the grammar protocol"),
-    ("logprobs", Reply("Q"), "no top_logprobs"),
-])
+@pytest.mark.parametrize(
+    "protocol, probe_answer, match",
+    [
+        ("grammar", Reply("Sure, here you go"), "ignored the gbnf constraint"),
+        ("grammar", Status(400, "unknown field grammar"), "rejected the grammar protocol"),
+        ("logprobs", Reply("Q"), "no top_logprobs"),
+    ],
+)
 def test_unsupported_protocol_stops_before_the_run(scripted, tmp_path, protocol, probe_answer, match):
     server = scripted(always("[[A]]"), probe=lambda request: probe_answer)
     with pytest.raises(ProtocolUnsupportedError, match=match):
@@ -280,8 +299,9 @@ def test_unsupported_protocol_stops_before_the_run(scripted, tmp_path, protocol,
 def test_max_cost_stops_before_the_budget_is_passed(scripted, tmp_path):
     server = scripted(always("Rating: [[5]]", usage=(400, 10)))
     # $1 per token in and out: each call is estimated at a few hundred dollars.
-    cfg = config(server, tmp_path, mode="single", n=10, systems=("s",), concurrency=1,
-                 price=(1e6, 1e6), max_cost=2000.0)
+    cfg = config(
+        server, tmp_path, mode="single", n=10, systems=("s",), concurrency=1, price=(1e6, 1e6), max_cost=2000.0
+    )
     run = run_judge(cfg)
     assert run.stopped == "max-cost"
     assert 0 < server.chat_requests < 10

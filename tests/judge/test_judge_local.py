@@ -8,11 +8,11 @@ request shapes, parsing, reconciliation, counts), not its taste.
 from __future__ import annotations
 
 import math
+import pathlib
 import signal
 import subprocess
 import sys
 import time
-import pathlib
 
 import pytest
 
@@ -32,8 +32,17 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 def local_config(judge, tmp_path, **options):
     options.setdefault("mode", "pairwise")
     options.setdefault("systems", SYSTEMS)
-    return JudgeConfig(prompts=PROMPTS, base_url=judge.base_url, model=MODEL_NAME, server_id=SERVER_ID,
-                       merge_system=True, cache_path=tmp_path / "c.sqlite", timeout=300, concurrency=1, **options)
+    return JudgeConfig(
+        prompts=PROMPTS,
+        base_url=judge.base_url,
+        model=MODEL_NAME,
+        server_id=SERVER_ID,
+        merge_system=True,
+        cache_path=tmp_path / "c.sqlite",
+        timeout=300,
+        concurrency=1,
+        **options,
+    )
 
 
 def check_counts(run, n_calls):
@@ -45,8 +54,7 @@ def check_counts(run, n_calls):
 
 
 def test_text_protocol(local_judge, tmp_path):
-    run = run_judge(local_config(local_judge, tmp_path, template="mt-bench-pairwise", protocol="text",
-                                 max_tokens=32))
+    run = run_judge(local_config(local_judge, tmp_path, template="mt-bench-pairwise", protocol="text", max_tokens=32))
     check_counts(run, 4)
     for record in run.judgments:
         assert isinstance(record["raw_answer"], str)
@@ -79,8 +87,9 @@ def test_grammar_protocol_pairwise_and_single(local_judge, tmp_path):
 
 def test_logprobs_protocol(local_judge_logprobs, tmp_path):
     judge = local_judge_logprobs
-    run = run_judge(local_config(judge, tmp_path, template="mt-bench-pairwise", protocol="logprobs",
-                                 reconcile="average"))
+    run = run_judge(
+        local_config(judge, tmp_path, template="mt-bench-pairwise", protocol="logprobs", reconcile="average")
+    )
     check_counts(run, 4)
     for record in run.judgments:
         assert len(record["top_logprobs"]) == 20
@@ -119,10 +128,31 @@ def test_cli_local_judge_stops_its_server_on_ctrl_c(tmp_path):
     (tmp_path / "a.txt").write_text("\n".join(SYSTEMS["good"] * 10) + "\n")
     (tmp_path / "b.txt").write_text("\n".join(SYSTEMS["bad"] * 10) + "\n")
     process = subprocess.Popen(
-        [sys.executable, "-m", "evalkit.cli", "judge", "pairwise", "--judge", "local", "--prompts", tmp_path / "p.txt",
-         "--system", f"a={tmp_path / 'a.txt'}", "--system", f"b={tmp_path / 'b.txt'}", "--max-tokens", "400",
-         "--no-cache", "--out", tmp_path / "out"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "evalkit.cli",
+            "judge",
+            "pairwise",
+            "--judge",
+            "local",
+            "--prompts",
+            tmp_path / "p.txt",
+            "--system",
+            f"a={tmp_path / 'a.txt'}",
+            "--system",
+            f"b={tmp_path / 'b.txt'}",
+            "--max-tokens",
+            "400",
+            "--no-cache",
+            "--out",
+            tmp_path / "out",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 120
     server = []
     while not server and time.monotonic() < deadline:
@@ -137,7 +167,11 @@ def test_cli_local_judge_stops_its_server_on_ctrl_c(tmp_path):
         if not any(pathlib.Path(f"/proc/{pid}").exists() for pid in server):
             break
         time.sleep(0.2)
-    alive = [pid for pid in server if pathlib.Path(f"/proc/{pid}").exists()
-             and "Z" not in pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]]
+    alive = [
+        pid
+        for pid in server
+        if pathlib.Path(f"/proc/{pid}").exists()
+        and "Z" not in pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    ]
     assert not alive, f"llama.cpp server still running: {alive}"
     assert not (tmp_path / "out" / "summary.json").exists()  # nothing written half

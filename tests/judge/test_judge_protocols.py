@@ -88,8 +88,11 @@ def test_gbnf_and_schema_admit_only_legal_verdicts():
 
 
 def lp(*pairs):
-    return {"content": pairs[0][0], "finish_reason": "length",
-            "top_logprobs": [{"token": t, "logprob": math.log(p)} for t, p in pairs]}
+    return {
+        "content": pairs[0][0],
+        "finish_reason": "length",
+        "top_logprobs": [{"token": t, "logprob": math.log(p)} for t, p in pairs],
+    }
 
 
 def test_logprobs_pairwise_renormalises_legal_tokens():

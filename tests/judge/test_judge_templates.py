@@ -38,7 +38,7 @@ def test_mt_bench_formats():
     assert dict(pair.values) == {"A": "first", "B": "second", "C": "tie"}
 
 
-GOOD = '''
+GOOD = """
 name = "t"
 version = "3"
 mode = "pairwise"
@@ -50,7 +50,7 @@ format = "[[{verdict}]]"
 labels = { first = "A", second = "B" }
 [instructions]
 text = "say [[A]] or [[B]]"
-'''
+"""
 
 
 def write(tmp_path: pathlib.Path, text: str) -> pathlib.Path:
@@ -71,7 +71,10 @@ def test_template_from_path(tmp_path):
         (lambda s: s.replace("{answer_b}", "{answer_c}"), "unknown placeholder(s) {answer_c}"),
         (lambda s: s.replace("B {answer_b}", "B"), "messages lack {answer_b}"),
         (lambda s: s.replace('mode = "pairwise"', 'mode = "triple"'), "mode must be 'single' or 'pairwise'"),
-        (lambda s: s.replace('format = "[[{verdict}]]"', 'format = "[[{verdict}]]"\npattern = "(("'), "not a valid regex"),
+        (
+            lambda s: s.replace('format = "[[{verdict}]]"', 'format = "[[{verdict}]]"\npattern = "(("'),
+            "not a valid regex",
+        ),
         (lambda s: s.replace('format = "[[{verdict}]]"', 'format = "Verdict: {verdict}"'), "nothing after {verdict}"),
         (lambda s: s.replace("first = ", "firsts = "), "verdict.labels needs first"),
         (lambda s: "bogus = 1\n" + s, "unknown key(s) bogus"),

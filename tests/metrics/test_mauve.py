@@ -67,8 +67,15 @@ def features(n, dim=16, shift=0.0, seed=0):
     "options",
     [
         {},
-        dict(num_buckets=7, kmeans_explained_var=0.8, kmeans_num_redo=2, kmeans_max_iter=50,
-             mauve_scaling_factor=3.0, divergence_curve_discretization_size=10, pca_max_data=150),
+        dict(
+            num_buckets=7,
+            kmeans_explained_var=0.8,
+            kmeans_num_redo=2,
+            kmeans_max_iter=50,
+            mauve_scaling_factor=3.0,
+            divergence_curve_discretization_size=10,
+            pca_max_data=150,
+        ),
     ],
 )
 def test_parity_with_compute_mauve_for_every_seed(options, quiet):
@@ -115,9 +122,19 @@ def test_result_fields(quiet):
     )
     assert r.metric == "mauve" and r.scale == "0-1" and r.higher_is_better
     assert r.per_item == () and (r.n_scored, r.n_unscored) == (40, 0)
-    assert set(r.details) >= {"std", "per_seed", "seeds", "frontier_integral", "num_buckets",
-                              "divergence_curve", "n_p", "n_q", "dropped_empty_p", "dropped_empty_q",
-                              "warnings"}
+    assert set(r.details) >= {
+        "std",
+        "per_seed",
+        "seeds",
+        "frontier_integral",
+        "num_buckets",
+        "divergence_curve",
+        "n_p",
+        "n_q",
+        "dropped_empty_p",
+        "dropped_empty_q",
+        "warnings",
+    }
     assert r.details["num_buckets"] == 4  # auto: min(40, 40) / 10
     assert len(r.details["divergence_curve"]) == 25 + 2
     assert r.signature.startswith("mauve|feat:counting@8|seeds:2|seed:25|buckets:auto|explvar:0.9|redo:1|iter:100|")
@@ -162,8 +179,11 @@ def test_empty_and_missing_texts_are_dropped_and_counted(quiet):
     assert (r.details["n_p"], r.details["n_q"]) == (31, 30)
     assert (r.details["dropped_empty_p"], r.details["dropped_empty_q"]) == (2, 3)
     assert (r.n_scored, r.n_unscored) == (30, 3)
-    assert dict(r.unscored) == {30: "empty prediction (MAUVE drops empty texts)", 31: "no prediction",
-                                32: "empty prediction (MAUVE drops empty texts)"}
+    assert dict(r.unscored) == {
+        30: "empty prediction (MAUVE drops empty texts)",
+        31: "no prediction",
+        32: "empty prediction (MAUVE drops empty texts)",
+    }
     assert "" not in f.texts_seen
     assert any("dropped 2 empty reference" in w for w in r.details["warnings"])
 
@@ -181,9 +201,7 @@ def test_no_reference_text_is_an_input_error():
 
 def test_more_buckets_than_texts_is_a_config_error(quiet):
     with pytest.raises(ConfigError, match="num_buckets=50"):
-        Mauve(featurizer=CountingFeaturizer(), num_buckets=50, seeds=1).score_texts(
-            ["a", "b"], ["c", "d"]
-        )
+        Mauve(featurizer=CountingFeaturizer(), num_buckets=50, seeds=1).score_texts(["a", "b"], ["c", "d"])
 
 
 # -- the small-sample warning ------------------------------------------------------
@@ -222,8 +240,16 @@ def test_a_thousand_texts_a_side_do_not_warn():
 
 def test_options_from_strings_through_the_registry():
     m = create_metric(
-        "mauve", seeds="3", seed="1", num_buckets="12", kmeans_explained_var="0.8", mauve_scaling_factor="2",
-        max_text_length="none", cache="false", featurizer="hf:gpt2-large", batch_size="4",
+        "mauve",
+        seeds="3",
+        seed="1",
+        num_buckets="12",
+        kmeans_explained_var="0.8",
+        mauve_scaling_factor="2",
+        max_text_length="none",
+        cache="false",
+        featurizer="hf:gpt2-large",
+        batch_size="4",
     )
     assert (m.seeds, m.seed, m.num_buckets, m.kmeans_explained_var) == (3, 1, 12, 0.8)
     assert (m.mauve_scaling_factor, m.max_text_length, m.cache, m.batch_size) == (2.0, None, False, 4)

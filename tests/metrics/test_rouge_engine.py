@@ -26,9 +26,35 @@ _WORDS = (
     "generalization sky skies die dying city cities report reported ies sses ing 1990s 3s"
 ).split()
 _UNICODE = [
-    "café", "naïve", "résumé", "Ångström", "über", "Zürich", "東京は大きい", "北京大学", "中文",
-    "🙂", "👍🏽", "👨‍👩‍👧", "ΣΟΦΙΑ", "σοφός", "Москва", "İstanbul", "\u212aelvin", "ſtraße", "ﬁle",
-    "ＡＢＣ", "e\u0301", "עברית", "عربى", "\u200bzero", "ǅ", "Ⅻ", "①", "²", "٣",
+    "café",
+    "naïve",
+    "résumé",
+    "Ångström",
+    "über",
+    "Zürich",
+    "東京は大きい",
+    "北京大学",
+    "中文",
+    "🙂",
+    "👍🏽",
+    "👨‍👩‍👧",
+    "ΣΟΦΙΑ",
+    "σοφός",
+    "Москва",
+    "İstanbul",
+    "\u212aelvin",
+    "ſtraße",
+    "ﬁle",
+    "ＡＢＣ",
+    "e\u0301",
+    "עברית",
+    "عربى",
+    "\u200bzero",
+    "ǅ",
+    "Ⅻ",
+    "①",
+    "²",
+    "٣",
 ]
 _PUNCTUATION = ["!", "?", ".", ",", "...", "--", "—", "(", ")", "'", '"', ";", ":", "/", "#", "&", "\u2026"]
 
@@ -79,9 +105,14 @@ def _cases() -> list[tuple[str, str, tuple[str, ...]]]:
     add("punct-both", "!!! ...", ("?", "—"))
     for _ in range(20):  # repeated tokens and n-grams
         few = ["the", "a", "run", "the a"]
-        add("repeats", _sentence(rng, rng.randint(2, 25), few), _refs(rng, lambda: _sentence(rng, rng.randint(2, 25), few)))
+        add(
+            "repeats",
+            _sentence(rng, rng.randint(2, 25), few),
+            _refs(rng, lambda: _sentence(rng, rng.randint(2, 25), few)),
+        )
     add("repeats-one-word", "the the the the the", ("the the", "the the the the the the the"))
     for _ in range(40):  # several lines (rougeLsum), blank and symbol-only lines, CRLF
+
         def lines() -> str:
             parts = [_sentence(rng, rng.randint(0, 9), punctuation_share=0.2) for _ in range(rng.randint(1, 5))]
             if rng.random() < 0.3:
@@ -94,8 +125,16 @@ def _cases() -> list[tuple[str, str, tuple[str, ...]]]:
     for _ in range(12):  # stemming-sensitive words, short words left unstemmed
         stems = "running runs ran runner happiness happy happily skies sky dying die ies sses ing agreed feed".split()
         add("stems", _sentence(rng, 12, stems), _refs(rng, lambda: _sentence(rng, 12, stems)))
-    for text in ["a\x00b c", "\x00", "\x00\x00 run", "x\x01y\x1cz\x1dw", "a\x85b\u2028c\u2029d", "a\rb\x0bc\x0cd",
-                 "lone\ud800surrogate a", "\udfff"]:
+    for text in [
+        "a\x00b c",
+        "\x00",
+        "\x00\x00 run",
+        "x\x01y\x1cz\x1dw",
+        "a\x85b\u2028c\u2029d",
+        "a\rb\x0bc\x0cd",
+        "lone\ud800surrogate a",
+        "\udfff",
+    ]:
         add("controls", text, (text.replace("\x00", " "), "a b c"))  # "\x00" is the engine's text separator
     # Ties between references: equal F, different P and R -> the first wins.
     add("tie", "a b c d", ("a b", "a b c d e f g h"))
@@ -204,8 +243,18 @@ def test_types_in_any_order_and_subset():
         (["rouge2"], "testing one two", "testing one", {"rouge2": (1, 1 / 2, 2 / 3)}),
         (["rougeL"], "testing one two", "testing one", {"rougeL": (1, 2 / 3, 4 / 5)}),
         (["rougeL"], "testing one two", "testing two", {"rougeL": (1, 2 / 3, 4 / 5)}),
-        (["rouge1", "rougeL"], "testing one two", "testing one", {"rouge1": (1, 2 / 3, 4 / 5), "rougeL": (1, 2 / 3, 4 / 5)}),
-        (["rougeLsum"], "w1 w2 w3 w4 w5", "w1 w2 w6 w7 w8\nw1 w3 w8 w9 w5", {"rougeLsum": (0.4, 0.8, 0.5333333333333333)}),
+        (
+            ["rouge1", "rougeL"],
+            "testing one two",
+            "testing one",
+            {"rouge1": (1, 2 / 3, 4 / 5), "rougeL": (1, 2 / 3, 4 / 5)},
+        ),
+        (
+            ["rougeLsum"],
+            "w1 w2 w3 w4 w5",
+            "w1 w2 w6 w7 w8\nw1 w3 w8 w9 w5",
+            {"rougeLsum": (0.4, 0.8, 0.5333333333333333)},
+        ),
         (["rougeLsum"], "w1 w2 w3 w4 w5", "", {"rougeLsum": (0, 0, 0)}),
         (["rougeLsum"], "", "w1", {"rougeLsum": (0, 0, 0)}),
         (["rougeLsum"], "w1 w2 w3 w4 w5", "/", {"rougeLsum": (0, 0, 0)}),
@@ -223,16 +272,32 @@ def test_rouge_score_documented_examples(types, reference, prediction, want):
 def test_rouge_score_documented_multi_and_lsum_examples():
     got = score_rouge(["text first"], [("first text", "first something")], rouge_types=["rouge1", "rouge2", "rougeL"])
     assert (got["rouge1"][0][2], got["rouge2"][0][2], got["rougeL"][0][2]) == pytest.approx((1, 0, 0.5))
-    swapped = score_rouge(["Second sentence.\nFirst Sentence."], [("First sentence.\nSecond Sentence.",)],
-                          rouge_types=["rougeLsum"], use_stemmer=True)
+    swapped = score_rouge(
+        ["Second sentence.\nFirst Sentence."],
+        [("First sentence.\nSecond Sentence.",)],
+        rouge_types=["rougeLsum"],
+        use_stemmer=True,
+    )
     assert swapped["rougeLsum"][0][2] == pytest.approx(1.0)
-    joined = score_rouge(["Second sentence. First Sentence."], [("First sentence. Second Sentence.",)],
-                         rouge_types=["rougeLsum"], use_stemmer=True)
+    joined = score_rouge(
+        ["Second sentence. First Sentence."],
+        [("First sentence. Second Sentence.",)],
+        rouge_types=["rougeLsum"],
+        use_stemmer=True,
+    )
     assert joined["rougeLsum"][0][2] == pytest.approx(0.5)
-    example = score_rouge(["The quick brown dog jumps on the log."], [("The quick brown fox jumps over the lazy dog",)],
-                          rouge_types=["rouge1", "rougeL"], use_stemmer=True)
-    want = reference_scores(["rouge1", "rougeL"], "The quick brown dog jumps on the log.",
-                            "The quick brown fox jumps over the lazy dog", True)
+    example = score_rouge(
+        ["The quick brown dog jumps on the log."],
+        [("The quick brown fox jumps over the lazy dog",)],
+        rouge_types=["rouge1", "rougeL"],
+        use_stemmer=True,
+    )
+    want = reference_scores(
+        ["rouge1", "rougeL"],
+        "The quick brown dog jumps on the log.",
+        "The quick brown fox jumps over the lazy dog",
+        True,
+    )
     assert_close(example["rouge1"][0], want["rouge1"])
     assert_close(example["rougeL"][0], want["rougeL"])
 

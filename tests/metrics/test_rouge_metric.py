@@ -45,11 +45,17 @@ def test_documented_rouge_score_example():
     # rouge-score's README: score('The quick brown fox jumps over the lazy dog',
     #   'The quick brown dog jumps on the log.') prints rouge1 P=0.75 R=0.6667
     #   F=0.7059 and rougeL P=0.625 R=0.5556 F=0.5882
-    r1 = evalkit.score("rouge1", predictions=["The quick brown dog jumps on the log."],
-                       references=["The quick brown fox jumps over the lazy dog"])
+    r1 = evalkit.score(
+        "rouge1",
+        predictions=["The quick brown dog jumps on the log."],
+        references=["The quick brown fox jumps over the lazy dog"],
+    )
     assert r1.details["precision"] == 0.75 and r1.details["recall"] == pytest.approx(2 / 3)
-    rl = evalkit.score("rougeL", predictions=["The quick brown dog jumps on the log."],
-                       references=["The quick brown fox jumps over the lazy dog"])
+    rl = evalkit.score(
+        "rougeL",
+        predictions=["The quick brown dog jumps on the log."],
+        references=["The quick brown fox jumps over the lazy dog"],
+    )
     assert round(r1.value, 4) == 0.7059
     assert (rl.details["precision"], round(rl.details["recall"], 4), round(rl.value, 4)) == (0.625, 0.5556, 0.5882)
 
@@ -76,8 +82,13 @@ def test_runner_scores_rouge_types_jointly(monkeypatch):
 
 def test_simple_sentence_splitter_feeds_rougelsum():
     text = "The cat sat. The dog ran! Did it rain?"
-    split = evalkit.score("rougeLsum", predictions=[text], references=["The dog ran. The cat sat."],
-                          split_summaries=True, sentence_splitter="simple")
+    split = evalkit.score(
+        "rougeLsum",
+        predictions=[text],
+        references=["The dog ran. The cat sat."],
+        split_summaries=True,
+        sentence_splitter="simple",
+    )
     joined = evalkit.score("rougeLsum", predictions=[text], references=["The dog ran. The cat sat."])
     scorer = RougeScorer(["rougeLsum"])
     want = scorer.score("The dog ran.\nThe cat sat.", "The cat sat.\nThe dog ran!\nDid it rain?")["rougeLsum"].fmeasure

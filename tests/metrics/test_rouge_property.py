@@ -18,8 +18,29 @@ TYPES = ["rouge1", "rouge2", "rougeL", "rougeLsum"]
 _SCORERS = {stem: rouge_scorer.RougeScorer(TYPES, use_stemmer=stem) for stem in (False, True)}
 
 _VOCABULARY = [
-    "the", "a", "of", "run", "runs", "running", "ran", "happy", "happiness", "sky", "skies",
-    "cat", "cats", "connect", "connection", "ies", "dying", "2", "10s", "Über", "café", "東京", "🙂",
+    "the",
+    "a",
+    "of",
+    "run",
+    "runs",
+    "running",
+    "ran",
+    "happy",
+    "happiness",
+    "sky",
+    "skies",
+    "cat",
+    "cats",
+    "connect",
+    "connection",
+    "ies",
+    "dying",
+    "2",
+    "10s",
+    "Über",
+    "café",
+    "東京",
+    "🙂",
 ]
 _SEPARATORS = [" ", " ", " ", "  ", "\n", ", ", ". ", "-", "\t", "!\n", "\r\n", "'"]
 
@@ -45,12 +66,15 @@ _items = st.lists(st.tuples(_texts(), st.lists(_texts(), min_size=1, max_size=3)
 
 def _expected(prediction: str, references: list[str], stem: bool):
     scorer = _SCORERS[stem]
-    scores = scorer.score(references[0], prediction) if len(references) == 1 else scorer.score_multi(references, prediction)
+    scores = (
+        scorer.score(references[0], prediction) if len(references) == 1 else scorer.score_multi(references, prediction)
+    )
     return {t: tuple(scores[t]) for t in TYPES}
 
 
-@settings(max_examples=100, deadline=None, derandomize=True, database=None,
-          suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=100, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(items=_items, stem=st.booleans())
 def test_engine_equals_rouge_score(items, stem):
     predictions = [p for p, _ in items]

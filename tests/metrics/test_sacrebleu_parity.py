@@ -6,7 +6,9 @@ import math
 
 import pytest
 import sacrebleu
-from sacrebleu.metrics import BLEU as SBLEU, CHRF as SCHRF, TER as STER
+from sacrebleu.metrics import BLEU as SBLEU
+from sacrebleu.metrics import CHRF as SCHRF
+from sacrebleu.metrics import TER as STER
 
 import evalkit
 from evalkit.metrics.sacrebleu_metrics import BLEU, CHRF, TER
@@ -113,7 +115,12 @@ def test_item_statistics_sum_to_corpus_score():
     metric = BLEU()
     stats = metric.item_statistics(predictions=PREDS, references=REFS)
     assert len(stats) == len(PREDS)
-    assert math.isclose(metric.value_from_statistics(stats), metric.score(predictions=PREDS, references=REFS).value, rel_tol=0, abs_tol=0)
+    assert math.isclose(
+        metric.value_from_statistics(stats),
+        metric.score(predictions=PREDS, references=REFS).value,
+        rel_tol=0,
+        abs_tol=0,
+    )
 
 
 def test_chunked_statistics_equal_one_pass(monkeypatch):

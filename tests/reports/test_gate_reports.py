@@ -17,7 +17,7 @@ from evalkit.reports.junit import render_junit, write_junit
 OUTCOMES = [
     GateOutcome("bleu < baseline - 0.5 (p<0.05)", "new", False, 28.0, 30.7, 0.001, "bleu of 'new' = 28: FAILED"),
     GateOutcome("rougeL < 0.30", "new", True, 0.35, 0.30, None, "rougeL of 'new' = 0.35: holds"),
-    GateOutcome("rougeL < 0.30", "odd <&> \"name\"", True, 0.4, 0.30, None, "holds"),
+    GateOutcome("rougeL < 0.30", 'odd <&> "name"', True, 0.4, 0.30, None, "holds"),
 ]
 
 
@@ -29,7 +29,9 @@ def test_junit_has_one_case_per_outcome_and_a_failure_for_each_failed_gate(tmp_p
     assert (suite.get("tests"), suite.get("failures")) == ("3", "1")
     cases = suite.findall("testcase")
     assert [c.get("name") for c in cases] == [
-        "new: bleu < baseline - 0.5 (p<0.05)", "new: rougeL < 0.30", 'odd <&> "name": rougeL < 0.30'
+        "new: bleu < baseline - 0.5 (p<0.05)",
+        "new: rougeL < 0.30",
+        'odd <&> "name": rougeL < 0.30',
     ]
     failure = cases[0].find("failure")
     assert failure.get("message") == "bleu of 'new' = 28: FAILED"
@@ -88,8 +90,12 @@ def analysis():
 
 
 def test_markdown_and_text_show_intervals_differences_and_gates(analysis):
-    gates = evaluate(parse_rules(["rouge1 < baseline - 0.05 (p<0.05)"]), values=analysis.gate_values(),
-                     baseline="main", p_values=analysis.p_values())
+    gates = evaluate(
+        parse_rules(["rouge1 < baseline - 0.05 (p<0.05)"]),
+        values=analysis.gate_values(),
+        baseline="main",
+        p_values=analysis.p_values(),
+    )
     md = render_stats_markdown(analysis, gates)
     assert "| main (baseline) | 1.0000 [1.0000, 1.0000]" in md
     assert "| ter (lower is better) |" in md

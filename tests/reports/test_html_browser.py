@@ -45,15 +45,25 @@ document.body.setAttribute('data-measured', String(document.querySelectorAll('sv
 
 SYSTEMS = {
     "baseline": ["the cat sat on the mat", "a quick brown fox", "it rained all day", "we met at noon"],
-    "candidate <b>&\"x\"": ["the cat sat on a mat", "a quick fox", "it rained all day long", "we met at noon"],
+    'candidate <b>&"x"': ["the cat sat on a mat", "a quick fox", "it rained all day long", "we met at noon"],
     "degraded": ["cat", "fox fox fox", "", "noon"],
 }
 REFERENCES = ["the cat sat on the mat", "the quick brown fox", "it rained all day", "we met at noon today"]
 PAIRS = [
-    {"system_a": "candidate <b>&\"x\"", "system_b": "baseline", "win_rate": 0.6, "position_consistency": 0.75,
-     "first_position_rate": 0.55},
-    {"system_a": "degraded", "system_b": "baseline", "win_rate": 0.1, "position_consistency": 0.5,
-     "first_position_rate": 0.8},
+    {
+        "system_a": 'candidate <b>&"x"',
+        "system_b": "baseline",
+        "win_rate": 0.6,
+        "position_consistency": 0.75,
+        "first_position_rate": 0.55,
+    },
+    {
+        "system_a": "degraded",
+        "system_b": "baseline",
+        "win_rate": 0.1,
+        "position_consistency": 0.5,
+        "first_position_rate": 0.8,
+    },
 ]
 
 
@@ -67,7 +77,9 @@ def _chromium() -> str:
 def _open(path: Path, profile: Path) -> tuple[str, str]:
     run = subprocess.run(
         [_chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--dump-dom", path.as_uri()],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert run.returncode == 0, run.stderr[-2000:]
     return run.stdout, run.stderr
@@ -81,11 +93,18 @@ def _console_messages(stderr: str) -> list[str]:
 def report(tmp_path_factory):
     comparison = evalkit.compare(SYSTEMS, references=REFERENCES, metrics="rouge1,bleu")
     analysis = analyze(
-        comparison, baseline="baseline", n_resamples=200,
-        judge=judge_metrics_from_pairs(PAIRS, baseline="baseline"), judge_pairs=PAIRS,
+        comparison,
+        baseline="baseline",
+        n_resamples=200,
+        judge=judge_metrics_from_pairs(PAIRS, baseline="baseline"),
+        judge_pairs=PAIRS,
     )
-    gates = evaluate(parse_rules(["bleu < baseline - 0.5", "win_rate < 0.45"]), values=analysis.gate_values(),
-                     baseline="baseline", p_values=analysis.p_values())
+    gates = evaluate(
+        parse_rules(["bleu < baseline - 0.5", "win_rate < 0.45"]),
+        values=analysis.gate_values(),
+        baseline="baseline",
+        p_values=analysis.p_values(),
+    )
     folder = tmp_path_factory.mktemp("report")
     path = folder / "report.html"
     write_html(path, comparison, analysis, gates)
@@ -93,9 +112,14 @@ def report(tmp_path_factory):
 
 
 EXPECTED_PLOTS = {
-    "plot-ci-rouge1", "plot-delta-rouge1", "plot-dist-rouge1",
-    "plot-ci-bleu", "plot-delta-bleu", "plot-dist-bleu",
-    "plot-win-matrix", "plot-position-bias",
+    "plot-ci-rouge1",
+    "plot-delta-rouge1",
+    "plot-dist-rouge1",
+    "plot-ci-bleu",
+    "plot-delta-bleu",
+    "plot-dist-bleu",
+    "plot-win-matrix",
+    "plot-position-bias",
 }
 
 

@@ -8,12 +8,11 @@ from __future__ import annotations
 import pytest
 from sacrebleu.metrics import BLEU, CHRF, TER
 from sacrebleu.significance import PairedTest
+from synthetic_mt import SEED, make_corpus
 
 import evalkit
 from evalkit.analysis import analyze
 from evalkit.metrics.sacrebleu_metrics import BLEU as EvalkitBLEU
-
-from synthetic_mt import SEED, make_corpus
 
 SACREBLEU = {"bleu": ("BLEU", BLEU), "chrf": ("chrF2", CHRF), "ter": ("TER", TER)}
 
@@ -29,12 +28,12 @@ def data():
 @pytest.mark.parametrize("method,test_type,n", [("ar", "ar", 1500), ("bootstrap", "bs", 600)])
 def test_analysis_p_values_equal_sacrebleu(monkeypatch, data, method, test_type, n):
     base, system, refs, comparison = data
-    analysis = analyze(comparison, baseline="base", paired_test_method=method, n_trials=n,
-                       n_resamples=200, seed=SEED)
+    analysis = analyze(comparison, baseline="base", paired_test_method=method, n_trials=n, n_resamples=200, seed=SEED)
     monkeypatch.setenv("SACREBLEU_SEED", str(SEED))
     for metric, (key, cls) in SACREBLEU.items():
-        _, scores = PairedTest([("base", base), ("sys", system)], {key: cls()}, refs,
-                               test_type=test_type, n_samples=n)()
+        _, scores = PairedTest(
+            [("base", base), ("sys", system)], {key: cls()}, refs, test_type=test_type, n_samples=n
+        )()
         st = analysis.stat("sys", metric)
         assert st.test.p_value == scores[key][1].p_value, metric
         assert st.kind == "corpus statistics"

@@ -60,7 +60,7 @@ def test_ar_p_value_is_the_share_of_trials_reaching_the_observed_difference():
     masks = randomization_masks(60, n_trials=999, seed=8)
     d = system - base
     observed = abs(d.mean())
-    null = np.abs((np.where(masks, 1.0, -1.0) @ d)) / 60  # flip the sign of swapped items
+    null = np.abs(np.where(masks, 1.0, -1.0) @ d) / 60  # flip the sign of swapped items
     expected = (np.sum(null >= observed - 1e-12) + 1) / 1000
     assert paired_test(system, base, method="ar", n_resamples=999, seed=8).p_value == pytest.approx(expected)
 
@@ -73,10 +73,12 @@ def test_ties_count_for_discrete_scores_but_not_in_sacrebleu_mode():
     system[0] = 1.0
     inclusive = paired_test(system, base, method="ar", n_resamples=1000, seed=2).p_value
     assert inclusive == 1.0  # every trial reaches |0.1|: no evidence at all
-    sum_sys = SumStatistics(system[:, None] * np.array([[1, 0]]) + np.array([[0, 1]]), lambda s: s[0] / s[1],
-                            sacrebleu_compatible=True)
-    sum_base = SumStatistics(base[:, None] * np.array([[1, 0]]) + np.array([[0, 1]]), lambda s: s[0] / s[1],
-                             sacrebleu_compatible=True)
+    sum_sys = SumStatistics(
+        system[:, None] * np.array([[1, 0]]) + np.array([[0, 1]]), lambda s: s[0] / s[1], sacrebleu_compatible=True
+    )
+    sum_base = SumStatistics(
+        base[:, None] * np.array([[1, 0]]) + np.array([[0, 1]]), lambda s: s[0] / s[1], sacrebleu_compatible=True
+    )
     strict = paired_test(sum_sys, sum_base, method="ar", n_resamples=1000, seed=2).p_value
     assert strict == 1 / 1001  # sacrebleu's rule: ties never count
 

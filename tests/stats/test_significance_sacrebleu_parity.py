@@ -17,10 +17,9 @@ import numpy as np
 import pytest
 from sacrebleu.metrics import BLEU, CHRF, TER
 from sacrebleu.significance import PairedTest, estimate_ci
+from synthetic_mt import SEED, make_corpus
 
 from evalkit.stats import SumStatistics, bootstrap_indices, paired_test
-
-from synthetic_mt import SEED, make_corpus
 
 
 def _statistics(metric, hypotheses, references) -> SumStatistics:
@@ -46,9 +45,7 @@ def test_p_value_equals_sacrebleu_paired_test(monkeypatch, corpus, test_type, me
     base, system, refs = corpus
     monkeypatch.setenv("SACREBLEU_SEED", str(SEED))
     metric = METRICS[name]()
-    _, scores = PairedTest(
-        [("base", base), ("sys", system)], {name: metric}, refs, test_type=test_type, n_samples=n
-    )()
+    _, scores = PairedTest([("base", base), ("sys", system)], {name: metric}, refs, test_type=test_type, n_samples=n)()
     (result_name,) = [k for k in scores if k != "System"]
     expected = scores[result_name][1]
 
@@ -91,9 +88,25 @@ def test_value_from_statistics_equals_corpus_score(corpus):
 
 def _sacrebleu_cli(paths, *args):
     return subprocess.run(
-        [sys.executable, "-m", "sacrebleu", str(paths["ref0"]), str(paths["ref1"]),
-         "-i", str(paths["base"]), str(paths["sys"]), "-m", "bleu", "chrf", "ter", *args],
-        capture_output=True, text=True, env={"SACREBLEU_SEED": str(SEED), "PATH": ""}, check=True,
+        [
+            sys.executable,
+            "-m",
+            "sacrebleu",
+            str(paths["ref0"]),
+            str(paths["ref1"]),
+            "-i",
+            str(paths["base"]),
+            str(paths["sys"]),
+            "-m",
+            "bleu",
+            "chrf",
+            "ter",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        env={"SACREBLEU_SEED": str(SEED), "PATH": ""},
+        check=True,
     ).stdout
 
 
@@ -106,8 +119,11 @@ def test_p_value_equals_sacrebleu_command_line(tmp_path, corpus):
 
     def ours(cls, method, n):
         return paired_test(
-            _statistics(cls(), system, refs), _statistics(cls(), base, refs),
-            method=method, n_resamples=n, seed=SEED,
+            _statistics(cls(), system, refs),
+            _statistics(cls(), base, refs),
+            method=method,
+            n_resamples=n,
+            seed=SEED,
         ).p_value
 
     # --paired-ar with JSON output: the full float

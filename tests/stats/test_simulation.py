@@ -38,8 +38,7 @@ def _null_pair(rng):
 
 def _rejection_rate(pairs, method, alpha=ALPHA):
     rejected = sum(
-        paired_test(a, b, method=method, n_resamples=1000, seed=run).p_value < alpha
-        for run, (a, b) in enumerate(pairs)
+        paired_test(a, b, method=method, n_resamples=1000, seed=run).p_value < alpha for run, (a, b) in enumerate(pairs)
     )
     return rejected / len(pairs)
 
