@@ -33,7 +33,7 @@ def _add_input_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--prediction-field",
         metavar="NAME",
-        help="field (.jsonl) or column (.csv/.tsv) holding the predictions (default: text, prediction, output, response)",
+        help="field (.jsonl) or column (.csv/.tsv) of the predictions (default: text, prediction, output, response)",
     )
     p.add_argument(
         "--reference-field",
@@ -188,18 +188,14 @@ def cmd_score(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     from evalkit import runner
     from evalkit.checks import check, settings_from, write_outputs
-    from evalkit.errors import InputError
-    from evalkit.loading import InputSpec, load_systems, parse_system_arg
+    from evalkit.loading import InputSpec, load_systems, parse_named_paths
     from evalkit.options import parse_set_options
 
     checks = settings_from(args)  # a bad --fail-if rule fails before any scoring
     options = parse_set_options(args.set_options)
-    specs: dict[str, InputSpec] = {}
-    for text in args.system:
-        name, path = parse_system_arg(text)
-        if name in specs:
-            raise InputError(f"system {name!r} is given twice", hint="give each --system a distinct NAME")
-        specs[name] = InputSpec(Path(path), args.prediction_field)
+    specs = {
+        name: InputSpec(Path(path), args.prediction_field) for name, path in parse_named_paths(args.system).items()
+    }
     refs, ref_files = _references(args.references, args.reference_field)
     systems = load_systems(specs, n_references=len(refs) if refs is not None else None, reference_files=ref_files)
     comparison = runner.compare(systems, references=refs, metrics=args.metrics, options=options)

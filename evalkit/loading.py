@@ -7,10 +7,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from evalkit.errors import InputError
+from evalkit.errors import ConfigError, InputError
 from evalkit.inputs import read_segments
 
-__all__ = ["InputSpec", "load_references", "load_systems", "parse_system_arg"]
+__all__ = [
+    "InputSpec",
+    "load_references",
+    "load_systems",
+    "load_texts",
+    "parse_named_path",
+    "parse_named_paths",
+]
 
 
 @dataclass(frozen=True)
@@ -20,16 +27,41 @@ class InputSpec:
     format: str | None = None
 
 
-def parse_system_arg(text: str) -> tuple[str, str]:
-    """``NAME=PATH`` -> ``(NAME, PATH)``.
+def parse_named_path(text: str, *, option: str = "--system") -> tuple[str, str]:
+    """``NAME=PATH`` -> ``(NAME, PATH)``: the one parser of every such option.
 
-    >>> parse_system_arg("base=out/base.txt")
+    >>> parse_named_path("base=out/base.txt")
     ('base', 'out/base.txt')
     """
     name, sep, path = text.partition("=")
     if not sep or not name.strip() or not path.strip():
-        raise InputError(f"--system {text!r} is not NAME=PATH", hint="for example: --system baseline=outputs/base.txt")
+        raise ConfigError(
+            f"{option} {text!r} is not NAME=FILE", hint=f"for example: {option} baseline=outputs/base.txt"
+        )
     return name.strip(), path.strip()
+
+
+def parse_named_paths(items: Sequence[str], *, option: str = "--system") -> dict[str, str]:
+    """Several ``NAME=PATH`` values; a name given twice is an error."""
+    out: dict[str, str] = {}
+    for item in items:
+        name, path = parse_named_path(item, option=option)
+        if name in out:
+            raise ConfigError(f"{option}: the name {name!r} is given twice", hint=f"give each {option} a distinct NAME")
+        out[name] = path
+    return out
+
+
+def load_texts(spec: InputSpec, *, what: str = "prompt") -> list[str | None]:
+    """One text per item (prompts, sources): a ``null`` JSONL value is a
+    missing text; a list is an error."""
+    segments = read_segments(spec.path, field=spec.field, format=spec.format)
+    out: list[str | None] = []
+    for i, seg in enumerate(segments):
+        if seg is not None and not isinstance(seg, str):
+            raise InputError(f"the {what} of item {i + 1} is a list, not one text", path=str(spec.path))
+        out.append(seg)
+    return out
 
 
 def load_references(specs: list[InputSpec]) -> tuple[list[tuple[str, ...]], list[str]]:

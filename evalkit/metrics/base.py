@@ -2,17 +2,46 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import ClassVar, Protocol, runtime_checkable
+from collections.abc import Hashable, Sequence
+from typing import ClassVar, Literal, Protocol, runtime_checkable
 
 from evalkit.errors import InputError
 from evalkit.result import MetricResult
 
-__all__ = ["Metric", "ReferencesInput", "normalize_references", "check_predictions"]
+__all__ = [
+    "CAPABILITIES",
+    "Capability",
+    "CorpusStatisticsMetric",
+    "JointMetric",
+    "Metric",
+    "PairedMetric",
+    "PromptedMetric",
+    "ReferencesInput",
+    "capabilities",
+    "check_predictions",
+    "has_capability",
+    "normalize_references",
+]
 
 #: One entry per prediction: a string, or a sequence of strings for several
 #: references (the number may vary from item to item).
 ReferencesInput = Sequence[str | Sequence[str]]
+
+
+#: What a metric may declare in its ``capabilities`` class attribute; each
+#: names a sub-protocol below that the metric then implements:
+#:
+#: ``corpus_statistics``  :class:`CorpusStatisticsMetric` (BLEU, chrF, TER):
+#:                        per-item sufficient statistics that sum to the corpus
+#:                        score, so resampling and distributed runs reduce them;
+#: ``joint_scoring``      :class:`JointMetric` (the ROUGE types): metrics with
+#:                        the same ``joint_key`` are scored in one pass;
+#: ``prompts``            :class:`PromptedMetric` (the single-score judge):
+#:                        scoring needs the prompts (sources) as well;
+#: ``paired``             :class:`PairedMetric` (the pairwise judge): a system
+#:                        is scored against the baseline system's outputs.
+Capability = Literal["corpus_statistics", "joint_scoring", "prompts", "paired"]
+CAPABILITIES: tuple[Capability, ...] = ("corpus_statistics", "joint_scoring", "prompts", "paired")
 
 
 @runtime_checkable
@@ -22,6 +51,8 @@ class Metric(Protocol):
 
     A prediction may be ``None`` (the system produced nothing): the metric must
     leave that item unscored (``per_item[i] is None``), never score it as 0.
+    A metric that can do more says so in ``capabilities`` (see
+    :data:`Capability`); a plugin that declares nothing has none.
 
     >>> from evalkit.metrics.sacrebleu_metrics import BLEU
     >>> round(BLEU().score(predictions=["the cat sat on the mat"], references=["the cat sat on the mat"]).value, 1)
@@ -39,6 +70,69 @@ class Metric(Protocol):
         predictions: Sequence[str | None],
         references: ReferencesInput | None = None,
     ) -> MetricResult: ...
+
+
+class CorpusStatisticsMetric(Metric, Protocol):
+    """Capability ``corpus_statistics``: one row of sufficient statistics per
+    scored item; rows sum to the corpus's, and the score follows from a sum."""
+
+    def item_statistics(self, *, predictions: Sequence[str], references: ReferencesInput) -> list[list[float]]: ...
+
+    def value_from_statistics(self, stats: Sequence[Sequence[float]]) -> float: ...
+
+
+class JointMetric(Metric, Protocol):
+    """Capability ``joint_scoring``: metrics with equal ``joint_key()`` are
+    scored together by ``type(metric).score_jointly(metrics, ...)``."""
+
+    def joint_key(self) -> Hashable: ...
+
+    def score_jointly(
+        self,
+        metrics: Sequence[JointMetric],
+        *,
+        predictions: Sequence[str | None],
+        references: ReferencesInput | None = None,
+    ) -> list[MetricResult]: ...
+
+
+class PromptedMetric(Metric, Protocol):
+    """Capability ``prompts``: scoring needs the prompt of every item."""
+
+    def score_with_prompts(
+        self,
+        *,
+        predictions: Sequence[str | None],
+        prompts: Sequence[str | None],
+        references: ReferencesInput | None = None,
+    ) -> MetricResult: ...
+
+
+class PairedMetric(Metric, Protocol):
+    """Capability ``paired``: a system is scored against the baseline's
+    outputs on the same items (the pairwise judge's win rate)."""
+
+    def score_pair(
+        self,
+        *,
+        predictions: Sequence[str | None],
+        baseline: Sequence[str | None],
+        prompts: Sequence[str | None] | None = None,
+        references: ReferencesInput | None = None,
+        system: str = "system",
+        baseline_name: str = "baseline",
+    ) -> MetricResult: ...
+
+
+def capabilities(metric: object) -> frozenset[str]:
+    """The capabilities ``metric`` (an instance or a class) declares."""
+    cls = metric if isinstance(metric, type) else type(metric)
+    return frozenset(getattr(cls, "capabilities", ()))
+
+
+def has_capability(metric: object, capability: Capability) -> bool:
+    """Whether ``metric`` declares ``capability``."""
+    return capability in capabilities(metric)
 
 
 def check_predictions(predictions: Sequence[str | None]) -> list[str | None]:

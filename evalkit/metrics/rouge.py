@@ -56,6 +56,7 @@ class Rouge:
 
     name: ClassVar[str] = "rouge"
     needs_references: ClassVar[bool] = True
+    capabilities: ClassVar[frozenset[str]] = frozenset({"joint_scoring"})
 
     def __init__(
         self,

@@ -38,6 +38,7 @@ def _reference_streams(refs: list[tuple[str, ...]]) -> list[list[str | None]]:
 class _SacrebleuMetric:
     name: ClassVar[str]
     needs_references: ClassVar[bool] = True
+    capabilities: ClassVar[frozenset[str]] = frozenset({"corpus_statistics"})
     higher_is_better: ClassVar[bool] = True
 
     def _build(self, **overrides: Any) -> Any:
