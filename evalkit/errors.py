@@ -9,16 +9,22 @@ bug.
     │                           (missing file, bad UTF-8, bad JSONL line, count
     │                           mismatch, empty file); names file and line
     ├── ConfigError             a bad option, config file or command line
-    │   └── UnknownMetricError  a metric name that no registry entry knows
+    │   ├── UnknownMetricError  a metric name that no registry entry knows
+    │   └── TemplateError       a judge template file is unusable; names the file
     ├── MissingDependencyError  an optional extra is not installed; carries the
     │                           exact ``pip install`` line
-    └── JudgeError              the judge server or its client failed in a way
-        │                       that stops the run
-        └── ProtocolUnsupportedError  the server cannot do the chosen verdict
-                                      protocol (probed before the run)
+    └── ServiceError            a remote service (an embeddings endpoint, a judge
+        │                       server) failed in a way that stops the run
+        └── JudgeError          the judge server or its client failed
+            └── ProtocolUnsupportedError  the server cannot do the chosen verdict
+                                          protocol (probed before the run)
+
+Exit codes of the ``evalkit`` command are :class:`ExitCode`.
 """
 
 from __future__ import annotations
+
+from enum import IntEnum
 
 __all__ = [
     "EvalkitError",
@@ -26,9 +32,26 @@ __all__ = [
     "ConfigError",
     "UnknownMetricError",
     "MissingDependencyError",
+    "TemplateError",
+    "ServiceError",
     "JudgeError",
     "ProtocolUnsupportedError",
+    "ExitCode",
 ]
+
+
+class ExitCode(IntEnum):
+    """What the ``evalkit`` command's exit status means."""
+
+    OK = 0
+    #: a ``--fail-if`` gate failed
+    GATE_FAILED = 1
+    #: bad input, config or command line; a service that stops the run
+    USAGE = 2
+    #: the judge stopped before ``--max-cost`` would be passed (rerun to finish)
+    BUDGET_STOPPED = 3
+    #: interrupted (Ctrl-C); nothing half-written
+    INTERRUPTED = 130
 
 
 class EvalkitError(Exception):
@@ -77,6 +100,10 @@ class UnknownMetricError(ConfigError):
     """A metric name that is not registered."""
 
 
+class TemplateError(ConfigError):
+    """A judge template file is unusable; the message names the file."""
+
+
 class MissingDependencyError(EvalkitError):
     """An optional dependency is absent; ``install`` is the pip line to run."""
 
@@ -85,7 +112,11 @@ class MissingDependencyError(EvalkitError):
         self.install = install
 
 
-class JudgeError(EvalkitError):
+class ServiceError(EvalkitError):
+    """A remote service failed in a way that stops the run."""
+
+
+class JudgeError(ServiceError):
     """The judge's server or client failed in a way that stops the run."""
 
 

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from evalkit.errors import ConfigError
+from evalkit.errors import TemplateError
 
 __all__ = ["Template", "TemplateError", "load_template", "available_templates", "PROTOCOLS"]
 
@@ -43,10 +43,6 @@ _TOP_KEYS = {
     "headings",
 }
 _HEADING_LINE = re.compile(r"^\s*(\[[^\[\]{}\n]+\])\s*$", re.MULTILINE)
-
-
-class TemplateError(ConfigError):
-    """A judge template file is unusable; the message names the file."""
 
 
 @dataclass(frozen=True)
