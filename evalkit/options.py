@@ -1,136 +1,141 @@
-"""Metric options: read from a class's keyword-only ``__init__`` arguments,
-converted from strings (``--set bleu.tokenize=intl``) and checked."""
+"""Metric options: declared once, as a metric class's keyword-only ``__init__``
+arguments (types, ``Annotated`` constraints and defaults), or as a settings
+dataclass named by the class's ``options_model``; converted from strings
+(``--set bleu.tokenize=intl``) and checked by pydantic.
+
+A value that is a legal choice of the library reaches it unchanged: the string
+``"none"`` stays ``"none"`` (sacrebleu's ``tokenize="none"``); only a real
+``None`` (TOML has none; JSON ``null`` in ``--set``) means "not set".
+
+>>> class Example:
+...     def __init__(self, *, tokenize: str | None = None, order: int = 4) -> None: ...
+>>> validate_options("example", Example, {"tokenize": "none", "order": "3"})
+{'tokenize': 'none', 'order': 3}
+"""
 
 from __future__ import annotations
 
+import functools
 import inspect
 import json
 import typing
-from typing import Any, Literal, Union
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from evalkit.errors import ConfigError
 
-__all__ = ["coerce_options", "option_types", "parse_set_options"]
+if TYPE_CHECKING:  # pragma: no cover
+    from pydantic import BaseModel
 
-_MISSING = object()
+__all__ = ["option_names", "parse_set_options", "validate_options"]
 
 
-def option_types(cls: type) -> dict[str, Any]:
-    """``{option: annotation}`` for the keyword arguments of ``cls.__init__``."""
+def _parameters(cls: type) -> list[inspect.Parameter]:
+    return [
+        p
+        for p in inspect.signature(cls.__init__).parameters.values()
+        if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    ]
+
+
+def option_names(cls: type) -> list[str]:
+    """The options of metric class ``cls``, in declaration order."""
+    model = getattr(cls, "options_model", None)
+    if model is not None:
+        from evalkit.settings import setting_names
+
+        return setting_names(model)
+    return [p.name for p in _parameters(cls)]
+
+
+@functools.cache
+def _model(cls: type) -> type[BaseModel]:
+    """A pydantic model of ``cls.__init__``'s keyword arguments."""
+    from pydantic import ConfigDict, create_model
+
     try:
-        hints = typing.get_type_hints(cls.__init__)
-    except Exception:
+        hints = typing.get_type_hints(cls.__init__, include_extras=True)
+    except (NameError, TypeError):  # a plugin whose annotations do not resolve: accept what it is given
         hints = {}
-    out: dict[str, Any] = {}
-    for param in inspect.signature(cls.__init__).parameters.values():
-        if param.name == "self" or param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
-            continue
-        out[param.name] = hints.get(param.name, Any)
-    return out
+    fields: dict[str, Any] = {}
+    for param in _parameters(cls):
+        default = ... if param.default is inspect.Parameter.empty else param.default
+        fields[param.name] = (hints.get(param.name, Any), default)
+    config = ConfigDict(arbitrary_types_allowed=True, extra="forbid")
+    return create_model(f"{cls.__name__}Options", __config__=config, **fields)
 
 
-def _convert(value: Any, annotation: Any) -> Any:
-    """Convert ``value`` to ``annotation``; raise ValueError when it cannot be."""
-    origin = typing.get_origin(annotation)
-    if annotation is Any:
-        return value
-    if origin is Union or (origin is not None and str(origin) == "<class 'types.UnionType'>"):
-        args = typing.get_args(annotation)
-        if value is None or (isinstance(value, str) and value.lower() in ("none", "null")):
-            if type(None) in args:
-                return None
-        errors = []
-        for arg in args:
-            if arg is type(None):
-                continue
-            try:
-                return _convert(value, arg)
-            except ValueError as exc:
-                errors.append(str(exc))
-        raise ValueError("; ".join(errors) or f"cannot use {value!r}")
-    if origin is Literal:
-        choices = typing.get_args(annotation)
-        for choice in choices:
-            if value == choice or (isinstance(value, str) and str(choice) == value):
-                return choice
-        raise ValueError(f"must be one of {', '.join(map(repr, choices))}")
-    if annotation is bool:
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.lower() in ("true", "yes", "1", "on"):
-            return True
-        if isinstance(value, str) and value.lower() in ("false", "no", "0", "off"):
-            return False
-        raise ValueError("must be true or false")
-    if annotation is int:
-        if isinstance(value, bool):
-            raise ValueError("must be an integer")
-        if isinstance(value, int):
-            return value
-        if isinstance(value, str):
-            try:
-                return int(value)
-            except ValueError:
-                pass
-        raise ValueError("must be an integer")
-    if annotation is float:
-        if isinstance(value, bool):
-            raise ValueError("must be a number")
-        if isinstance(value, (int, float)):
-            return float(value)
-        if isinstance(value, str):
-            try:
-                return float(value)
-            except ValueError:
-                pass
-        raise ValueError("must be a number")
-    if annotation is str:
-        if isinstance(value, str):
-            return value
-        raise ValueError("must be a string")
-    if origin in (tuple, list):
-        (item_type, *_) = typing.get_args(annotation) or (Any,)
-        if isinstance(value, str):
-            value = [v for v in value.split(",") if v]
-        if not isinstance(value, (list, tuple)):
-            raise ValueError("must be a list")
-        return origin(_convert(v, item_type) for v in value)
-    return value
-
-
-def coerce_options(metric: str, types: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
-    out = {}
+def _split_lists(cls: type, options: Mapping[str, object]) -> dict[str, object]:
+    """``"a,b"`` -> ``["a", "b"]`` for list- or tuple-typed options (``--set``)."""
+    hints = _hints(cls)
+    out = dict(options)
     for key, value in options.items():
-        if key not in types:
-            known = ", ".join(sorted(types)) or "none"
-            raise ConfigError(f"unknown option {key!r} for metric {metric!r}", hint=f"its options are: {known}")
-        try:
-            out[key] = _convert(value, types[key])
-        except ValueError as exc:
-            raise ConfigError(f"option {metric}.{key}={value!r}: {exc}") from None
+        if isinstance(value, str) and _is_sequence(hints.get(key)):
+            out[key] = [v for v in value.split(",") if v]
     return out
 
 
-def parse_set_options(items: list[str]) -> dict[str, dict[str, Any]]:
+def _hints(cls: type) -> dict[str, Any]:
+    try:
+        return typing.get_type_hints(cls.__init__)
+    except (NameError, TypeError):
+        return {}
+
+
+def _is_sequence(annotation: Any) -> bool:
+    if annotation is None:
+        return False
+    origin = typing.get_origin(annotation)
+    if origin in (list, tuple):
+        return True
+    return any(_is_sequence(arg) for arg in typing.get_args(annotation) if origin is not None)
+
+
+def validate_options(metric: str, cls: type, options: Mapping[str, object]) -> dict[str, object]:
+    """Options for ``cls`` converted to their declared types; raises
+    :class:`ConfigError` naming ``metric.option`` for an unknown option or a
+    bad value. A class with ``options_model`` validates its options itself."""
+    from pydantic import ValidationError
+
+    known = option_names(cls)
+    for key in options:
+        if key not in known:
+            raise ConfigError(
+                f"unknown option {key!r} for metric {metric!r}", hint=f"its options are: {', '.join(known) or 'none'}"
+            )
+    if getattr(cls, "options_model", None) is not None:
+        return dict(options)
+    values = _split_lists(cls, options)
+    try:
+        model = _model(cls).model_validate(values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = str(first["loc"][0]) if first["loc"] else "?"
+        raise ConfigError(f"option {metric}.{key}={options.get(key)!r}: {first['msg']}") from None
+    return {key: getattr(model, key) for key in values}
+
+
+def parse_set_options(items: list[str]) -> dict[str, dict[str, object]]:
     """Parse ``["rouge.use_stemmer=true", ...]`` into ``{"rouge": {"use_stemmer": "true"}}``.
 
-    A value written as JSON (``[1, 2]``, ``"x"``) is decoded; anything else
-    stays a string for the option's type to convert.
+    A value written as JSON (``[1, 2]``, ``"x"``, ``null``) is decoded; anything
+    else stays a string for the option's type to convert.
 
-    >>> parse_set_options(["rouge.use_stemmer=true", "bleu.tokenize=intl"])
-    {'rouge': {'use_stemmer': 'true'}, 'bleu': {'tokenize': 'intl'}}
+    >>> parse_set_options(["rouge.use_stemmer=true", "bleu.tokenize=none"])
+    {'rouge': {'use_stemmer': 'true'}, 'bleu': {'tokenize': 'none'}}
     """
-    out: dict[str, dict[str, Any]] = {}
+    out: dict[str, dict[str, object]] = {}
     for item in items:
-        key, sep, value = item.partition("=")
+        key, sep, text = item.partition("=")
         metric, dot, option = key.partition(".")
         if not sep or not dot or not metric or not option:
             raise ConfigError(
                 f"--set {item!r} is not METRIC.OPTION=VALUE", hint="for example: --set rouge.use_stemmer=true"
             )
-        if value[:1] in ("[", "{", '"'):
+        value: object = text
+        if text[:1] in ("[", "{", '"') or text == "null":
             try:
-                value = json.loads(value)
+                value = json.loads(text)
             except json.JSONDecodeError:
                 pass
         out.setdefault(metric.strip(), {})[option.strip()] = value

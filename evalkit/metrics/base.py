@@ -87,8 +87,8 @@ class JointMetric(Metric, Protocol):
 
     def joint_key(self) -> Hashable: ...
 
+    @staticmethod
     def score_jointly(
-        self,
         metrics: Sequence[JointMetric],
         *,
         predictions: Sequence[str | None],

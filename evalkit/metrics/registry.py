@@ -12,18 +12,19 @@ entry-point group::
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Mapping
+from importlib.metadata import EntryPoint
 
 from evalkit.errors import ConfigError, UnknownMetricError
-from evalkit.options import coerce_options, option_types
+from evalkit.metrics.base import Metric
+from evalkit.options import validate_options
 
 __all__ = ["GROUPS", "available", "create_metric", "expand", "get_metric_class", "split_options"]
 
 ENTRY_POINT_GROUP = "evalkit.metrics"
 
 # name -> (target, fixed constructor arguments)
-_BUILTIN: dict[str, tuple[str, dict[str, Any]]] = {
+_BUILTIN: dict[str, tuple[str, dict[str, object]]] = {
     "rouge1": ("evalkit.metrics.rouge:Rouge", {"rouge_type": "rouge1"}),
     "rouge2": ("evalkit.metrics.rouge:Rouge", {"rouge_type": "rouge2"}),
     "rougeL": ("evalkit.metrics.rouge:Rouge", {"rouge_type": "rougeL"}),
@@ -40,7 +41,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
 }
 
 
-def _entry_points() -> dict[str, Any]:
+def _entry_points() -> dict[str, EntryPoint]:
     from importlib.metadata import entry_points
 
     return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
@@ -72,7 +73,7 @@ def expand(names: Iterable[str]) -> list[str]:
     return out
 
 
-def _lookup(name: str) -> tuple[Any, dict[str, Any]]:
+def _lookup(name: str) -> tuple[str | EntryPoint, dict[str, object]]:
     if name in _BUILTIN:
         return _BUILTIN[name]
     eps = _entry_points()
@@ -81,7 +82,7 @@ def _lookup(name: str) -> tuple[Any, dict[str, Any]]:
     raise UnknownMetricError(f"unknown metric {name!r}", hint=f"known metrics: {', '.join(available())}")
 
 
-def get_metric_class(name: str) -> tuple[type, dict[str, Any]]:
+def get_metric_class(name: str) -> tuple[type[Metric], dict[str, object]]:
     """The class behind ``name`` and the fixed arguments it is built with."""
     target, fixed = _lookup(name)
     if isinstance(target, str):
@@ -95,11 +96,11 @@ def get_metric_class(name: str) -> tuple[type, dict[str, Any]]:
     return cls, dict(fixed)
 
 
-def split_options(name: str, options: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def split_options(name: str, options: Mapping[str, Mapping[str, object]]) -> dict[str, object]:
     """Options for metric ``name`` from a ``{key: {option: value}}`` mapping,
     where ``key`` is the metric or a group it belongs to (``rouge.use_stemmer``
     applies to all ROUGE types; the metric's own key wins)."""
-    merged: dict[str, Any] = {}
+    merged: dict[str, object] = {}
     for group, members in GROUPS.items():
         if name in members and group in options:
             merged.update(options[group])
@@ -107,16 +108,13 @@ def split_options(name: str, options: dict[str, dict[str, Any]]) -> dict[str, An
     return merged
 
 
-def create_metric(name: str, **options: Any) -> Any:
-    """Build metric ``name`` with ``options`` checked against its signature.
-
-    String values (from ``--set`` or a config file) are converted to the
-    option's declared type.
-    """
+def create_metric(name: str, **options: object) -> Metric:
+    """Build metric ``name`` with ``options`` checked against its declared
+    options (strings from ``--set`` or a config file are converted)."""
     cls, fixed = get_metric_class(name)
     clash = set(options) & set(fixed)
     if clash:
         raise ConfigError(f"option {sorted(clash)[0]!r} is fixed by the metric name {name!r}")
-    types = {k: v for k, v in option_types(cls).items() if k not in fixed}
-    values = coerce_options(name, types, options)
-    return cls(**fixed, **values)
+    values = validate_options(name, cls, {**fixed, **options})
+    metric: Metric = cls(**values)
+    return metric

@@ -14,19 +14,25 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from evalkit.errors import ConfigError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from evalkit.stats.analysis import Analysis
+    from evalkit.stats.gates import GateOutcome
 
 __all__ = ["ENV_VAR", "append_github_summary", "render_github_summary"]
 
 ENV_VAR = "GITHUB_STEP_SUMMARY"
 
 
-def render_github_summary(analysis: Any, gates: Sequence[Any] = (), *, title: str = "evalkit comparison") -> str:
+def render_github_summary(
+    analysis: Analysis, gates: Sequence[GateOutcome] = (), *, title: str = "evalkit comparison"
+) -> str:
     """Markdown for the step summary: the gates first (what a reviewer needs),
     then intervals and differences from the baseline."""
-    from evalkit.reports.deltas import render_gates_markdown, render_stats_markdown
+    from evalkit.reports.statistics import render_gates_markdown, render_stats_markdown
 
     parts = [f"## {title}", ""]
     systems = ", ".join(f"**{s}**" if s == analysis.baseline else s for s in analysis.systems)

@@ -10,16 +10,19 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from evalkit.runner import Comparison
 
 __all__ = ["results_document", "render_json"]
 
 
-def results_document(comparison: Any) -> dict[str, Any]:
+def results_document(comparison: Comparison) -> dict[str, object]:
     from evalkit import __version__
 
     return {"evalkit_version": __version__, "n_items": comparison.n_items, "results": comparison.to_records()}
 
 
-def render_json(comparison: Any) -> str:
+def render_json(comparison: Comparison) -> str:
     return json.dumps(results_document(comparison), indent=2, ensure_ascii=False, allow_nan=False) + "\n"

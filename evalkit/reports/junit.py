@@ -1,7 +1,7 @@
 """Gate outcomes as a JUnit XML file (``--junit FILE``): one test case per
 gate and system, so CI systems list them like tests.
 
->>> from evalkit.gates import GateOutcome
+>>> from evalkit.stats.gates import GateOutcome
 >>> xml = render_junit([GateOutcome("bleu < 30", "new", False, 28.0, 30.0, None, "bleu = 28: FAILED")])
 >>> 'failures="1"' in xml and 'name="new: bleu &lt; 30"' in xml
 True
@@ -13,7 +13,10 @@ import os
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from evalkit.stats.gates import GateOutcome
 
 from evalkit.reports.atomic import write_text_atomic
 
@@ -22,7 +25,7 @@ __all__ = ["render_junit", "write_junit"]
 SUITE = "evalkit gates"
 
 
-def render_junit(outcomes: Sequence[Any], *, properties: Mapping[str, Any] | None = None) -> str:
+def render_junit(outcomes: Sequence[GateOutcome], *, properties: Mapping[str, object] | None = None) -> str:
     """The XML text: one ``<testsuite>`` with one ``<testcase>`` per outcome;
     a failed gate carries a ``<failure>`` with its message."""
     failures = sum(1 for o in outcomes if not o.passed)
@@ -60,7 +63,7 @@ def render_junit(outcomes: Sequence[Any], *, properties: Mapping[str, Any] | Non
 
 
 def write_junit(
-    path: str | os.PathLike[str], outcomes: Sequence[Any], *, properties: Mapping[str, Any] | None = None
+    path: str | os.PathLike[str], outcomes: Sequence[GateOutcome], *, properties: Mapping[str, object] | None = None
 ) -> None:
     """Write :func:`render_junit` to ``path`` atomically."""
     write_text_atomic(path, render_junit(outcomes, properties=properties))

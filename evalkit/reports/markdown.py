@@ -1,32 +1,24 @@
-"""The comparison as a markdown report (``report.md``)."""
+"""The comparison as the first section of ``report.md``."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
+from evalkit.formatting import markdown_escape, markdown_table
 from evalkit.reports.table import summary_cells, unscored_notes
 
-__all__ = ["render_markdown", "markdown_table"]
+if TYPE_CHECKING:  # pragma: no cover
+    from evalkit.runner import Comparison
+
+__all__ = ["render_markdown"]
 
 
-def _escape(cell: str) -> str:
-    return cell.replace("|", "\\|").replace("\n", " ")
-
-
-def markdown_table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(_escape(h) for h in header) + " |"]
-    lines.append("|" + "|".join(":---" if i == 0 else "---:" for i in range(len(header))) + "|")
-    lines += ["| " + " | ".join(_escape(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
-def render_markdown(comparison: Any, *, title: str = "evalkit comparison") -> str:
-    header, rows = summary_cells(comparison)
+def render_markdown(comparison: Comparison, *, title: str = "evalkit comparison") -> str:
     parts = [f"# {title}", "", f"{comparison.n_items} items, {len(comparison.systems)} systems.", ""]
-    parts += [markdown_table(header, rows), ""]
+    parts += [markdown_table(*summary_cells(comparison)), ""]
     notes = unscored_notes(comparison)
     if notes:
-        parts += ["## Notes", ""] + [f"- {n}" for n in notes] + [""]
+        parts += ["## Notes", ""] + [f"- {markdown_escape(n)}" for n in notes] + [""]
     parts += ["## Signatures", ""]
     seen: dict[str, str] = {}
     for metric in comparison.metrics:

@@ -2,31 +2,35 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
+from evalkit.formatting import format_number, text_table
 from evalkit.result import MetricResult
 
-__all__ = ["format_value", "summary_cells", "render_table"]
+if TYPE_CHECKING:  # pragma: no cover
+    from evalkit.runner import Comparison
+
+__all__ = ["format_value", "metric_header", "render_table", "summary_cells", "unscored_notes"]
 
 
 def format_value(result: MetricResult) -> str:
-    """``0.4123`` for 0-1 metrics, ``31.20`` for 0-100 ones, ``n/a`` when unscored."""
-    if result.value is None:
-        return "n/a"
-    digits = 2 if result.scale == "0-100" else 4
-    text = f"{result.value:.{digits}f}"
+    """``0.4123`` for 0-1 metrics, ``31.20`` for 0-100 ones, ``n/a`` when
+    unscored, ``baseline`` for a paired metric's baseline row."""
+    if result.value is None and result.details.get("baseline") is not None:
+        return "baseline"
+    text = format_number(result.value, result.scale)
     std = result.details.get("std")  # spread over seeds (MAUVE); None with one seed
-    if isinstance(std, float):
-        text += f" ± {std:.{digits}f}"
+    if result.value is not None and isinstance(std, float):
+        text += f" ± {format_number(std, result.scale)}"
     return text
 
 
-def metric_header(comparison: Any, metric: str) -> str:
+def metric_header(comparison: Comparison, metric: str) -> str:
     first = comparison.results[(comparison.systems[0], metric)]
     return metric if first.higher_is_better else f"{metric} (lower is better)"
 
 
-def summary_cells(comparison: Any) -> tuple[list[str], list[list[str]]]:
+def summary_cells(comparison: Comparison) -> tuple[list[str], list[list[str]]]:
     """Header and one row per system: the system, then one cell per metric."""
     header = ["system"] + [metric_header(comparison, m) for m in comparison.metrics]
     rows = [
@@ -36,21 +40,13 @@ def summary_cells(comparison: Any) -> tuple[list[str], list[list[str]]]:
     return header, rows
 
 
-def render_table(comparison: Any) -> str:
-    """A fixed-width table for the terminal."""
-    header, rows = summary_cells(comparison)
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-
-    def line(cells: list[str]) -> str:
-        return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
-
-    out = [line(header), "  ".join("-" * w for w in widths)]
-    out += [line(r) for r in rows]
+def render_table(comparison: Comparison) -> str:
+    """A table for the terminal (split into blocks that fit 100 columns)."""
     notes = unscored_notes(comparison)
-    return "\n".join(out + ([""] + notes if notes else [])) + "\n"
+    return text_table(*summary_cells(comparison)) + "\n" + ("\n" + "\n".join(notes) + "\n" if notes else "")
 
 
-def unscored_notes(comparison: Any) -> list[str]:
+def unscored_notes(comparison: Comparison) -> list[str]:
     """Unscored counts per system and metric, then each distinct warning once
     with the systems it concerns."""
     notes = []

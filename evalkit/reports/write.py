@@ -1,33 +1,107 @@
-"""Write a comparison's report files into a folder, each one atomically."""
+"""Every file of a run, from its :class:`~evalkit.evaluation.Evaluation`: each
+text is built before any file is written, then each file is written
+atomically; nothing reads back what an earlier step wrote.
+
+``OUT/report.md``, ``summary.csv``, ``items.csv``, ``summary.json``; with
+statistics ``statistics.json`` and ``report.html``; each judge run's
+``summary.json``, ``judgments.jsonl`` and ``report.md`` in its own folder;
+``--junit FILE``; ``--github-summary`` appends to ``$GITHUB_STEP_SUMMARY``.
+"""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
+from evalkit.jsonable import jsonable
 from evalkit.reports.atomic import write_files_atomic
-from evalkit.reports.csv_writer import items_csv, summary_csv
-from evalkit.reports.json_writer import render_json
-from evalkit.reports.markdown import render_markdown
 
-__all__ = ["report_files", "write_report"]
+if TYPE_CHECKING:  # pragma: no cover
+    from evalkit.evaluation import Evaluation
 
-
-def report_files(comparison: Any, out_dir: Path, *, statistics_markdown: str = "") -> dict[Path, str]:
-    """Every report file's path and text, built before anything is written.
-    ``statistics_markdown`` (intervals, significance, gates) ends report.md."""
-    report = render_markdown(comparison)
-    if statistics_markdown:
-        report = report.rstrip("\n") + "\n\n" + statistics_markdown
-    return {
-        out_dir / "report.md": report,
-        out_dir / "summary.csv": summary_csv(comparison),
-        out_dir / "items.csv": items_csv(comparison),
-        out_dir / "summary.json": render_json(comparison),
-    }
+__all__ = ["report_files", "report_markdown", "write_evaluation"]
 
 
-def write_report(comparison: Any, out_dir: str | Path, *, statistics_markdown: str = "") -> list[Path]:
-    files = report_files(comparison, Path(out_dir), statistics_markdown=statistics_markdown)
+def report_markdown(evaluation: Evaluation) -> str:
+    """``report.md``: the comparison, its statistics and gates, the judge runs."""
+    from evalkit.reports.markdown import render_markdown
+    from evalkit.reports.statistics import render_gates_markdown, render_stats_markdown
+
+    parts: list[str] = []
+    if evaluation.comparison is not None:
+        parts.append(render_markdown(evaluation.comparison).rstrip("\n"))
+    if evaluation.analysis is not None:
+        parts.append(render_stats_markdown(evaluation.analysis, evaluation.gates).rstrip("\n"))
+    elif evaluation.gates:
+        parts.append("## Gates\n\n" + render_gates_markdown(evaluation.gates))
+    if evaluation.gates_skipped:
+        parts.append(f"**Gates not checked: {evaluation.gates_skipped}.**")
+    parts += [_judge_markdown(run) for run in evaluation.judge_runs if run.estimate is None]
+    return "\n\n".join(parts) + "\n"
+
+
+def _judge_markdown(run: object) -> str:
+    from evalkit.judge.report import render_markdown as render_judge
+
+    return render_judge(run).rstrip("\n")  # type: ignore[arg-type]
+
+
+def _statistics_json(evaluation: Evaluation) -> str:
+    assert evaluation.analysis is not None
+    document = {**evaluation.analysis.to_dict(), "gates": [o.to_dict() for o in evaluation.gates]}
+    return json.dumps(jsonable(document), indent=2, ensure_ascii=False) + "\n"
+
+
+def report_files(evaluation: Evaluation, out_dir: Path) -> dict[Path, str]:
+    """Every file's path and text, built before anything is written."""
+    from evalkit.reports.csv_writer import items_csv, summary_csv
+    from evalkit.reports.json_writer import render_json
+
+    files: dict[Path, str] = {out_dir / "report.md": report_markdown(evaluation)}
+    comparison = evaluation.comparison
+    if comparison is not None:
+        files[out_dir / "summary.csv"] = summary_csv(comparison)
+        files[out_dir / "items.csv"] = items_csv(comparison)
+        files[out_dir / "summary.json"] = render_json(comparison)
+    checks = evaluation.settings.checks
+    if evaluation.analysis is not None:
+        files[out_dir / "statistics.json"] = _statistics_json(evaluation)
+        if checks.html and comparison is not None:
+            from evalkit.reports.html import render_html
+
+            files[out_dir / "report.html"] = render_html(comparison, evaluation.analysis, evaluation.gates)
+    if checks.junit is not None and (evaluation.gates or evaluation.analysis is not None):
+        from evalkit.reports.junit import render_junit
+
+        properties = {"baseline": checks.baseline}
+        if evaluation.analysis is not None:
+            properties["statistics"] = evaluation.analysis.signature
+        files[checks.junit] = render_junit(evaluation.gates, properties=properties)
+    files.update(_judge_files(evaluation, out_dir))
+    return files
+
+
+def _judge_files(evaluation: Evaluation, out_dir: Path) -> dict[Path, str]:
+    from evalkit.judge.report import report_texts
+
+    files: dict[Path, str] = {}
+    for run in evaluation.judge_runs:
+        if run.estimate is None:
+            folder = run.out_dir if run.out_dir is not None else out_dir / "judge" / run.mode
+            files.update(report_texts(run, folder))
+    return files
+
+
+def write_evaluation(evaluation: Evaluation, out_dir: Path) -> list[str]:
+    """Write every file; append to ``$GITHUB_STEP_SUMMARY`` when asked. The
+    paths written, for the CLI's message."""
+    files = report_files(evaluation, out_dir)
     write_files_atomic(files)
-    return list(files)
+    written = [str(p) for p in files]
+    if evaluation.settings.checks.github_summary and evaluation.analysis is not None:
+        from evalkit.reports.github_summary import append_github_summary, render_github_summary
+
+        path = append_github_summary(render_github_summary(evaluation.analysis, evaluation.gates))
+        written.append(f"{path} (appended)")
+    return written

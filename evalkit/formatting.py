@@ -21,7 +21,17 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-__all__ = ["digits", "format_number", "format_p", "format_signed", "markdown_escape", "markdown_table", "text_table"]
+__all__ = [
+    "TERMINAL_WIDTH",
+    "digits",
+    "format_compact",
+    "format_number",
+    "format_p",
+    "format_signed",
+    "markdown_escape",
+    "markdown_table",
+    "text_table",
+]
 
 
 def digits(scale: str) -> int:
@@ -34,6 +44,14 @@ def format_number(value: float | None, scale: str) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "n/a"
     return f"{value:.{digits(scale)}f}"
+
+
+def format_compact(value: float | None) -> str:
+    """Up to 4 decimals without trailing zeros (gate messages): ``0.45``, ``31.2``."""
+    if value is None:
+        return "n/a"
+    text = f"{value:.4f}".rstrip("0").rstrip(".")
+    return text if text not in ("-0", "") else "0"
 
 
 def format_signed(value: float, scale: str) -> str:
@@ -90,13 +108,44 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return str(tabulate(body, headers=head, tablefmt="pipe", colalign=_aligns(head, body), disable_numparse=True))
 
 
-def text_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """A fixed-width table for the terminal; newlines in a cell become spaces."""
+#: The width the terminal tables fit in.
+TERMINAL_WIDTH = 100
+
+
+def _simple(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     from tabulate import tabulate
 
+    return str(tabulate(rows, headers=header, tablefmt="simple", colalign=_aligns(header, rows), disable_numparse=True))
+
+
+def _blocks(header: Sequence[str], rows: Sequence[Sequence[str]], width: int) -> list[list[int]]:
+    """Column indices of each block: the first column, then as many of the
+    others as fit in ``width``."""
+    sizes = [max(len(str(c)) for c in [header[i], *(row[i] for row in rows)]) + 2 for i in range(len(header))]
+    blocks: list[list[int]] = []
+    current: list[int] = []
+    used = sizes[0]
+    for i in range(1, len(header)):
+        if current and used + sizes[i] > width:
+            blocks.append(current)
+            current, used = [], sizes[0]
+        current.append(i)
+        used += sizes[i]
+    return blocks + [current] if current else blocks or [[]]
+
+
+def text_table(header: Sequence[str], rows: Sequence[Sequence[str]], *, width: int = TERMINAL_WIDTH) -> str:
+    """A fixed-width table for the terminal; newlines in a cell become spaces.
+    A table wider than ``width`` is split into blocks of columns, each
+    repeating the first column, rather than wrapped by the terminal."""
+
     def flat(cell: str) -> str:
-        return " ".join(cell.splitlines())
+        return " ".join(str(cell).splitlines())
 
     head = [flat(h) for h in header]
     body = [[flat(c) for c in row] for row in rows]
-    return str(tabulate(body, headers=head, tablefmt="simple", colalign=_aligns(head, body), disable_numparse=True))
+    parts = []
+    for block in _blocks(head, body, width):
+        columns = [0, *block]
+        parts.append(_simple([head[i] for i in columns], [[row[i] for i in columns] for row in body]))
+    return "\n\n".join(parts)

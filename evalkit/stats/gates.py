@@ -43,8 +43,10 @@ import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import NoReturn
 
 from evalkit.errors import ConfigError
+from evalkit.formatting import format_compact
 
 __all__ = ["Gate", "GateOutcome", "evaluate", "failed", "parse_rule", "parse_rules"]
 
@@ -93,7 +95,7 @@ class GateOutcome:
     p_value: float | None
     message: str
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, object]:
         return dict(self.__dict__)
 
 
@@ -109,7 +111,8 @@ class _Tokens:
                 pos += len(text[pos:]) - len(text[pos:].lstrip())
                 char = text[pos]
                 if char.isdigit() or char == ".":
-                    bad = re.match(r"[0-9A-Za-z_.]+", text[pos:]).group(0)
+                    found = re.match(r"[0-9A-Za-z_.]+", text[pos:])
+                    bad = found.group(0) if found else char
                     self.fail(f"{bad!r} is not a number", pos)
                 if char in "≤≥":
                     self.fail(f"write {'<=' if char == '≤' else '>='} instead of {char!r}", pos)
@@ -119,7 +122,7 @@ class _Tokens:
             pos = match.end()
         self.index = 0
 
-    def fail(self, what: str, pos: int | None = None) -> None:
+    def fail(self, what: str, pos: int | None = None) -> NoReturn:
         if pos is None:
             pos = self.items[self.index][2] if self.index < len(self.items) else len(self.rule.rstrip())
         pointer = f"\n    {self.rule}\n    {' ' * pos}^"
@@ -135,6 +138,10 @@ class _Tokens:
             self.fail(f"expected {expected or value or kind}, found {found}")
         self.index += 1
         return token[1]
+
+    def at_signed_number(self) -> bool:
+        token = self.peek()
+        return token is not None and token[0] == "number" and token[1][:1] in "+-"
 
     def at(self, kind: str, value: str | None = None) -> bool:
         token = self.peek()
@@ -157,8 +164,9 @@ def parse_rule(rule: str) -> Gate:
     """Parse one ``--fail-if`` rule; raise :class:`ConfigError` naming the
     position of the problem.
 
-    >>> parse_rule("system=new: rougeL < 0.3")
-    Gate(rule='system=new: rougeL < 0.3', metric='rougeL', comparator='<', threshold=0.3, offset=None, alpha=None, system='new')
+    >>> gate = parse_rule("system=new: rougeL < 0.3")
+    >>> (gate.system, gate.metric, gate.comparator, gate.threshold, gate.offset, gate.alpha)
+    ('new', 'rougeL', '<', 0.3, None, None)
     """
     if not isinstance(rule, str) or not rule.strip():
         raise ConfigError("empty gate rule", hint=_EXAMPLES)
@@ -182,10 +190,10 @@ def parse_rule(rule: str) -> Gate:
         offset = 0.0
         if tokens.at("punct", "+") or tokens.at("punct", "-"):
             sign = -1.0 if tokens.take("punct") == "-" else 1.0
-            if tokens.at("number") and tokens.peek()[1][:1] in "+-":
+            if tokens.at_signed_number():
                 tokens.fail("one sign only")
             offset = sign * _number(tokens, "a number after the sign")
-        elif tokens.at("number") and tokens.peek()[1][:1] in "+-":
+        elif tokens.at_signed_number():
             offset = _number(tokens, "a number")
     elif tokens.at("number"):
         threshold = _number(tokens, "a number")
@@ -237,107 +245,117 @@ def _holds(observed: float, comparator: str, bound: float) -> bool:
     }[comparator]
 
 
-def _fmt(x: float | None) -> str:
-    if x is None:
-        return "n/a"
-    text = f"{x:.4f}".rstrip("0").rstrip(".")
-    return text if text not in ("-0", "") else "0"
+Values = Mapping[str, Mapping[str, float | None]]
+
+
+def _targets(gate: Gate, values: Values, baseline: str | None, known_metrics: list[str]) -> list[str]:
+    """The systems ``gate`` applies to; a rule that cannot apply raises."""
+    systems = list(values)
+    if gate.metric not in known_metrics:
+        raise ConfigError(
+            f"gate {gate.rule!r}: no metric {gate.metric!r} in this run",
+            hint=f"metrics in this run: {', '.join(known_metrics) or 'none'}",
+        )
+    if gate.against_baseline and baseline is None:
+        raise ConfigError(f"gate {gate.rule!r} compares with the baseline", hint="name it with --baseline NAME")
+    if gate.system is None:
+        return [s for s in systems if s != baseline]
+    if gate.system not in values:
+        raise ConfigError(f"gate {gate.rule!r}: no system {gate.system!r}", hint=f"systems: {', '.join(systems)}")
+    return [gate.system]
+
+
+def _check_reachable(gate: Gate, system: str, min_p_values: Mapping[tuple[str, str], float]) -> None:
+    """A ``(p<alpha)`` gate on a test that can never reach ``alpha`` is refused."""
+    if gate.alpha is None:
+        return
+    smallest = min_p_values.get((system, gate.metric))
+    if smallest is not None and smallest >= gate.alpha:
+        raise ConfigError(
+            f"gate {gate.rule!r}: the paired test of {gate.metric} for {system!r} cannot reach p < {gate.alpha:g} "
+            f"(its smallest attainable p-value is {smallest:.4g}), so the gate could never fail",
+            hint="give the test more data (for MAUVE: more seeds), or drop the (p<...) part of the rule",
+        )
 
 
 def evaluate(
     gates: Sequence[Gate],
     *,
-    values: Mapping[str, Mapping[str, float | None]],
+    values: Values,
     baseline: str | None = None,
     p_values: Mapping[tuple[str, str], float | None] | None = None,
+    min_p_values: Mapping[tuple[str, str], float] | None = None,
 ) -> list[GateOutcome]:
     """Check every gate on every system it applies to.
 
     ``values`` maps system -> metric -> headline value, for the scored metrics
-    and the judge's summary metrics alike (``win_rate``...); ``p_values`` maps
-    ``(system, metric)`` to the paired test's p-value against ``baseline``.
-    Rules that cannot apply (an unknown metric or system, a baseline bound
-    without a baseline) raise :class:`ConfigError`.
+    and the judge's metrics alike (``win_rate``...); ``p_values`` maps
+    ``(system, metric)`` to the paired test's p-value against ``baseline`` and
+    ``min_p_values`` to the smallest p-value that test can attain. Rules that
+    cannot apply (an unknown metric or system, a baseline bound without a
+    baseline, a significance level the test cannot reach) raise
+    :class:`ConfigError`.
     """
-    p_values = p_values or {}
-    systems = list(values)
-    known_metrics = sorted({m for per in values.values() for m in per}, key=str.lower)
     if baseline is not None and baseline not in values:
-        raise ConfigError(f"baseline {baseline!r} is not one of the systems: {', '.join(systems)}")
+        raise ConfigError(f"baseline {baseline!r} is not one of the systems: {', '.join(values)}")
+    known_metrics = sorted({m for per in values.values() for m in per}, key=str.lower)
     outcomes: list[GateOutcome] = []
     for gate in gates:
-        if gate.metric not in known_metrics:
-            raise ConfigError(
-                f"gate {gate.rule!r}: no metric {gate.metric!r} in this run",
-                hint=f"metrics in this run: {', '.join(known_metrics) or 'none'}",
-            )
-        if gate.against_baseline and baseline is None:
-            raise ConfigError(f"gate {gate.rule!r} compares with the baseline", hint="name it with --baseline NAME")
-        if gate.system is not None:
-            if gate.system not in values:
-                raise ConfigError(
-                    f"gate {gate.rule!r}: no system {gate.system!r}", hint=f"systems: {', '.join(systems)}"
-                )
-            targets = [gate.system]
-        else:
-            targets = [s for s in systems if s != baseline]
-        for system in targets:
-            outcomes.append(_check(gate, system, values, baseline, p_values))
+        for system in _targets(gate, values, baseline, known_metrics):
+            _check_reachable(gate, system, min_p_values or {})
+            outcomes.append(_check(gate, system, values, baseline, p_values or {}))
     return outcomes
 
 
-def _check(gate, system, values, baseline, p_values) -> GateOutcome:
-    def outcome(passed: bool, observed, threshold, p, message: str) -> GateOutcome:
+def _bound(gate: Gate, system: str, values: Values, baseline: str | None) -> tuple[float | None, str]:
+    """The threshold a value is held to, and how to say it."""
+    if not gate.against_baseline or baseline is None:
+        threshold = gate.threshold
+        return threshold, format_compact(threshold)
+    base_value = values[baseline].get(gate.metric)
+    if base_value is None:
+        return None, ""
+    offset = gate.offset or 0.0
+    threshold = base_value + offset
+    where = f"baseline {baseline!r} {format_compact(base_value)}" + (
+        f" {'+' if offset >= 0 else '-'} {format_compact(abs(offset))}" if offset else ""
+    )
+    return threshold, f"{format_compact(threshold)} ({where})"
+
+
+def _check(
+    gate: Gate, system: str, values: Values, baseline: str | None, p_values: Mapping[tuple[str, str], float | None]
+) -> GateOutcome:
+    def outcome(
+        passed: bool, observed: float | None, threshold: float | None, p: float | None, message: str
+    ) -> GateOutcome:
         return GateOutcome(gate.rule, system, passed, observed, threshold, p, message)
 
     observed = values[system].get(gate.metric)
     label = f"{gate.metric} of {system!r}"
     if observed is None:
         return outcome(False, None, None, None, f"{label} has no value (nothing scored): the gate cannot pass")
-    if gate.against_baseline:
-        base_value = values[baseline].get(gate.metric)
-        if base_value is None:
-            return outcome(
-                False,
-                observed,
-                None,
-                None,
-                f"{gate.metric} of the baseline {baseline!r} has no value: the gate cannot pass",
-            )
-        threshold = base_value + gate.offset
-        where = f"baseline {baseline!r} {_fmt(base_value)}" + (
-            f" {'+' if gate.offset >= 0 else '-'} {_fmt(abs(gate.offset))}" if gate.offset else ""
-        )
-        bound_text = f"{_fmt(threshold)} ({where})"
-    else:
-        threshold = gate.threshold
-        bound_text = _fmt(threshold)
+    threshold, bound_text = _bound(gate, system, values, baseline)
+    if threshold is None:
+        message = f"{gate.metric} of the baseline {baseline!r} has no value: the gate cannot pass"
+        return outcome(False, observed, None, None, message)
     breached = _holds(observed, gate.comparator, threshold)
-    statement = f"{label} = {_fmt(observed)}, bound {gate.comparator} {bound_text}"
-
-    p = None
-    if gate.alpha is not None:
-        p = p_values.get((system, gate.metric))
-        if p is None:
-            if not breached:
-                return outcome(True, observed, threshold, None, f"{statement}: holds")
-            return outcome(
-                False,
-                observed,
-                threshold,
-                None,
-                f"{statement}: no paired test for this metric, significance cannot be checked",
-            )
-        significant = p < gate.alpha
-        p_text = f"p = {_fmt(p) if p >= 1e-4 else f'{p:.1e}'} {'<' if significant else '>='} {_fmt(gate.alpha)}"
-        if breached and significant:
-            return outcome(False, observed, threshold, p, f"{statement}; {p_text}: FAILED")
-        if breached:
-            return outcome(True, observed, threshold, p, f"{statement}; {p_text}: not significant, holds")
-        return outcome(True, observed, threshold, p, f"{statement}; {p_text}: holds")
-    if breached:
-        return outcome(False, observed, threshold, None, f"{statement}: FAILED")
-    return outcome(True, observed, threshold, None, f"{statement}: holds")
+    statement = f"{label} = {format_compact(observed)}, bound {gate.comparator} {bound_text}"
+    if gate.alpha is None:
+        return outcome(not breached, observed, threshold, None, f"{statement}: {'FAILED' if breached else 'holds'}")
+    p = p_values.get((system, gate.metric))
+    if p is None:
+        if not breached:
+            return outcome(True, observed, threshold, None, f"{statement}: holds")
+        message = f"{statement}: no paired test for this metric, significance cannot be checked"
+        return outcome(False, observed, threshold, None, message)
+    significant = p < gate.alpha
+    shown = format_compact(p) if p >= 1e-4 else f"{p:.1e}"
+    p_text = f"p = {shown} {'<' if significant else '>='} {format_compact(gate.alpha)}"
+    if breached and significant:
+        return outcome(False, observed, threshold, p, f"{statement}; {p_text}: FAILED")
+    verdict = "not significant, holds" if breached else "holds"
+    return outcome(True, observed, threshold, p, f"{statement}; {p_text}: {verdict}")
 
 
 def failed(outcomes: Iterable[GateOutcome]) -> list[GateOutcome]:

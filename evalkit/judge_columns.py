@@ -1,0 +1,108 @@
+"""Where the judge meets the statistics: run the ``[judge]`` table of a config,
+and turn judge results into :class:`~evalkit.stats.analysis.JudgeColumn`
+values (``win_rate``, ``position_consistency``...) that are shown, get
+intervals and are gated beside the metrics.
+
+A system's ``win_rate`` is its win rate against the baseline (read from
+either side of the pair); without a baseline, against its only opponent.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from evalkit.errors import InputError
+from evalkit.stats.analysis import JudgeColumn
+
+if TYPE_CHECKING:  # pragma: no cover
+    from evalkit.config import RunSettings
+    from evalkit.evaluation import Progress
+    from evalkit.judge.types import JudgeRun
+
+__all__ = ["judge_columns", "load_judge_pairs", "run_judges"]
+
+#: Pair fields seen from system_a's side (flipped for system_b) and fields that
+#: do not depend on the side.
+_SIDED = ("win_rate", "decisive_win_rate", "mean_p_win")
+_NEUTRAL = ("position_consistency", "first_position_rate")
+
+
+def run_judges(settings: RunSettings, progress: Progress | None) -> tuple[JudgeRun, ...]:
+    """Run every judge run of the ``[judge]`` table (none without one)."""
+    if settings.judge is None:
+        return ()
+    raise NotImplementedError
+
+
+def load_judge_pairs(path: Path) -> list[Mapping[str, object]]:
+    """The pair records of a judge ``summary.json`` (a file, or a folder that
+    holds ``summary.json`` or ``pairwise/summary.json``)."""
+    candidates = [path] if path.suffix == ".json" else [path / "summary.json", path / "pairwise" / "summary.json"]
+    for candidate in candidates:
+        if candidate.is_file():
+            try:
+                data = json.loads(candidate.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+                raise InputError(f"cannot read the judge summary: {exc}", path=str(candidate)) from None
+            pairs = data.get("pairs") if isinstance(data, dict) else None
+            if not isinstance(pairs, list):
+                raise InputError("no 'pairs' list: not a pairwise judge summary.json", path=str(candidate))
+            return [p for p in pairs if isinstance(p, dict)]
+    raise InputError("no judge summary.json here", path=str(path), hint="give the summary.json of a pairwise run")
+
+
+def _side(
+    pairs: Sequence[Mapping[str, object]], system: str, baseline: str | None
+) -> tuple[Mapping[str, object], bool] | None:
+    """The one pair of ``system`` against the baseline (or its only
+    opponent), and whether ``system`` is its system_b."""
+    found = []
+    for pair in pairs:
+        a, b = pair.get("system_a"), pair.get("system_b")
+        if system in (a, b):
+            other = b if a == system else a
+            if baseline is None or other == baseline:
+                found.append((pair, b == system))
+    return found[0] if len(found) == 1 else None
+
+
+def _number(value: object) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def columns_from_pairs(pairs: Sequence[Mapping[str, object]], *, baseline: str | None) -> list[JudgeColumn]:
+    """Judge values per system from pair records (``summary.json``'s
+    ``pairs``), without per-item scores.
+
+    >>> columns_from_pairs([{"system_a": "new", "system_b": "main", "win_rate": 0.4}], baseline="main")
+    [JudgeColumn(system='new', metric='win_rate', value=0.4, per_item=None)]
+    """
+    systems = dict.fromkeys(str(p[k]) for p in pairs for k in ("system_a", "system_b") if k in p)
+    out: list[JudgeColumn] = []
+    for system in systems:
+        side = _side(pairs, system, baseline) if system != baseline else None
+        if side is None:
+            continue
+        pair, flipped = side
+        for key in _SIDED + _NEUTRAL:
+            if key not in pair:
+                continue
+            value = _number(pair[key])
+            if value is not None and flipped and key in _SIDED:
+                value = 1.0 - value
+            out.append(JudgeColumn(system, key, value))
+    return out
+
+
+def judge_columns(
+    runs: Sequence[JudgeRun], *, baseline: str | None, summary_file: Path | None = None
+) -> list[JudgeColumn]:
+    """The judge values of this run's judge runs (with per-item scores), and
+    of a ``summary.json`` from another run."""
+    columns: list[JudgeColumn] = []
+    if summary_file is not None:
+        columns += columns_from_pairs(load_judge_pairs(summary_file), baseline=baseline)
+    return columns
