@@ -152,6 +152,12 @@ def test_absolute_threshold_and_missing_value():
     assert (out["noisy"].observed, out["noisy"].threshold, out["noisy"].p_value) == (None, None, None)
 
 
+def test_a_baseline_without_a_value_fails_a_baseline_bound():
+    out = _check("rougeL < baseline - 0.1", baseline="noisy")
+    assert [o.passed for o in out.values()] == [False, False, False]
+    assert all("baseline 'noisy' has no value" in o.message for o in out.values())
+
+
 def test_scope_limits_the_rule_to_one_system_even_the_baseline():
     out = _check("system=main: rougeL < 0.40")
     assert list(out) == ["main"] and not out["main"].passed
