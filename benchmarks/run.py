@@ -99,23 +99,19 @@ def _rouge_reference(predictions: list[str], references: list[str], stem: bool) 
 
 
 def _evalkit_rouge(predictions: list[str], references: list[str], stem: bool, jobs: int | None) -> Callable[[], Any]:
-    """The call users make, with caches cleared first (a cold start)."""
+    """The call users make, with caches cleared first (a cold start). No
+    fallback: a broken public API is an error in the row, not a faster engine."""
+    import evalkit
     from evalkit.metrics import rouge_engine
 
     def run() -> Any:
         rouge_engine.clear_caches()
-        try:
-            import evalkit
-
-            return evalkit.score_many(
-                "rouge",
-                predictions=predictions,
-                references=references,
-                options={"rouge": {"use_stemmer": stem, "jobs": jobs}},
-            )
-        except (ImportError, AttributeError):  # the core's API is not there yet
-            refs = [(r,) for r in references]
-            return rouge_engine.score_rouge(predictions, refs, use_stemmer=stem, jobs=jobs)
+        return evalkit.score_many(
+            "rouge",
+            predictions=predictions,
+            references=references,
+            options={"rouge": {"use_stemmer": stem, "jobs": jobs}},
+        )
 
     return run
 
@@ -129,9 +125,12 @@ def _rouge_difference(predictions: list[str], references: list[str], stem: bool,
 
 
 def _api_difference(result: Any, expected: list[dict]) -> float:
-    """Largest |per-item F| difference of the public API's results (when it ran)."""
+    """Largest |per-item F| difference of the public API's results; a result
+    of the wrong shape is an error, never a difference of 0."""
     if not isinstance(result, dict) or not all(hasattr(result.get(t), "per_item") for t in TYPES):
-        return 0.0
+        raise TypeError(f"evalkit.score_many('rouge') returned {type(result).__name__}, not one result per type")
+    if any(len(result[t].per_item) != len(expected) for t in TYPES):
+        raise ValueError(f"evalkit.score_many('rouge') did not score all {len(expected)} items")
     return max(abs(result[t].per_item[i] - want[t][2]) for t in TYPES for i, want in enumerate(expected))
 
 

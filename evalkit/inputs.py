@@ -11,6 +11,10 @@ Formats, chosen by extension unless given:
 - ``.csv`` / ``.tsv``: a header row, the text in column ``field`` (a header
   name, or a 0-based index).
 
+A leading UTF-8 byte-order mark (``\\ufeff``, written by some Windows editors
+and by Excel's "CSV UTF-8") is dropped in every format: it is not text, and
+kept it would end up in the first segment or the first column's name.
+
 Every problem raises :class:`~evalkit.errors.InputError` naming the file and
 line.
 """
@@ -22,14 +26,13 @@ import io
 import json
 import os
 from pathlib import Path
-from typing import Union
 
 from evalkit.errors import InputError
 
 __all__ = ["read_segments", "detect_format", "Segment", "DEFAULT_FIELDS"]
 
 #: A prediction (str or None) or a reference entry (str or list of str).
-Segment = Union[str, None, list]
+Segment = str | None | list[str]
 
 #: Field (JSONL) / column (CSV, TSV) looked up when none is given, in order.
 DEFAULT_FIELDS = ("text", "prediction", "output", "response", "reference", "target")
@@ -42,8 +45,10 @@ def detect_format(path: str | os.PathLike[str]) -> str:
 
 
 def _decode(path: str, data: bytes) -> str:
+    """UTF-8 text without a leading byte-order mark (the one place every
+    format goes through)."""
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1)

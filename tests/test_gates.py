@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from evalkit.errors import ConfigError
@@ -90,7 +92,7 @@ def test_error_points_at_the_problem():
 
 def test_parse_rules_accepts_one_string_or_a_list():
     assert parse_rules("bleu < 3") == [parse_rule("bleu < 3")]
-    assert len(parse_rules(["bleu < 3", "chrf < 4"])) == 2
+    assert parse_rules(["bleu < 3", "chrf < 4"]) == [parse_rule("bleu < 3"), parse_rule("chrf < 4")]
 
 
 VALUES = {
@@ -105,7 +107,11 @@ P = {("same", "bleu"): 1.0, ("worse", "bleu"): 0.001, ("noisy", "bleu"): 0.3}
 def _check(rule, **kwargs):
     kwargs.setdefault("baseline", "main")
     kwargs.setdefault("p_values", P)
-    return {o.system: o for o in evaluate([parse_rule(rule)], values=VALUES, **kwargs)}
+    outcomes = evaluate([parse_rule(rule)], values=VALUES, **kwargs)
+    by_system = {o.system: o for o in outcomes}
+    assert len(by_system) == len(outcomes), "one outcome per system"
+    assert all(o.rule == rule for o in outcomes)
+    return by_system
 
 
 def test_significant_regression_fails_and_noise_does_not():
@@ -115,9 +121,12 @@ def test_significant_regression_fails_and_noise_does_not():
     assert not out["worse"].passed
     assert out["worse"].threshold == pytest.approx(30.7)
     assert out["worse"].observed == 28.0 and out["worse"].p_value == 0.001
-    assert "FAILED" in out["worse"].message and "worse" in out["worse"].message
+    assert out["worse"].message.startswith("bleu of 'worse' = 28, bound < 30.7")
+    assert out["worse"].message.endswith("p = 0.001 < 0.05: FAILED")
     # 30.0 is below 30.7, but p = 0.3: not significant, so it holds
-    assert out["noisy"].passed and "not significant" in out["noisy"].message
+    assert out["noisy"].passed and out["noisy"].p_value == 0.3
+    assert out["noisy"].message.endswith("p = 0.3 >= 0.05: not significant, holds")
+    assert out["same"].message.endswith("p = 1 >= 0.05: holds")
 
 
 def test_without_significance_any_breach_fails():
@@ -140,6 +149,13 @@ def test_absolute_threshold_and_missing_value():
     out = _check("rougeL < 0.30")
     assert out["same"].passed and not out["worse"].passed
     assert not out["noisy"].passed and "no value" in out["noisy"].message
+    assert (out["noisy"].observed, out["noisy"].threshold, out["noisy"].p_value) == (None, None, None)
+
+
+def test_a_baseline_without_a_value_fails_a_baseline_bound():
+    out = _check("rougeL < baseline - 0.1", baseline="noisy")
+    assert [o.passed for o in out.values()] == [False, False, False]
+    assert all("baseline 'noisy' has no value" in o.message for o in out.values())
 
 
 def test_scope_limits_the_rule_to_one_system_even_the_baseline():
@@ -149,13 +165,14 @@ def test_scope_limits_the_rule_to_one_system_even_the_baseline():
 
 def test_no_baseline_gates_every_system():
     out = _check("rougeL < 0.30", baseline=None)
-    assert set(out) == set(VALUES)
+    assert list(out) == list(VALUES)
 
 
 def test_missing_p_value_fails_only_when_breached():
     out = _check("ter > baseline + 1 (p<0.05)")  # no ter p-values given
-    assert out["same"].passed
+    assert out["same"].passed and out["same"].p_value is None
     assert not out["worse"].passed and "significance cannot be checked" in out["worse"].message
+    assert out["worse"].p_value is None
 
 
 def test_judge_metrics_plug_in_as_values():
@@ -182,5 +199,6 @@ def test_rules_that_cannot_apply_are_config_errors(rule, kwargs, message):
 def test_gate_is_frozen():
     gate = parse_rule("bleu < 3")
     assert isinstance(gate, Gate)
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         gate.metric = "chrf"
+    assert gate.metric == "bleu"

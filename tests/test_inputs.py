@@ -3,6 +3,8 @@ and an InputError naming file and line for every bad file."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from evalkit.errors import InputError
@@ -83,3 +85,52 @@ def test_csv_errors(write):
 def test_field_on_plain_text_is_refused(write):
     with pytest.raises(InputError, match="plain-text file"):
         read_segments(write("p.txt", "a\n"), field="text")
+
+
+# -- a UTF-8 byte-order mark is not text (issue 9, defect 2) ---------------------------
+
+BOM = "\ufeff".encode()
+
+
+@pytest.mark.parametrize(
+    "name, content, expected",
+    [
+        ("p.txt", "first line\nsecond\n", ["first line", "second"]),
+        ("p.jsonl", '{"text": "first"}\n{"text": "second"}\n', ["first", "second"]),
+        ("p.csv", "text,id\nfirst,1\nsecond,2\n", ["first", "second"]),
+        ("p.tsv", "text\tid\nfirst\t1\nsecond\t2\n", ["first", "second"]),
+    ],
+)
+def test_a_leading_bom_is_dropped_in_every_format(write, name, content, expected):
+    plain = read_segments(write(name, content))
+    with_bom = read_segments(write("bom-" + name, BOM + content.encode()))
+    assert with_bom == plain == expected
+
+
+def test_a_bom_csv_finds_its_first_column_by_name(write):
+    # the reported failure: "no column 'text' (columns: \ufefftext, id)"
+    path = write("p.csv", BOM + b"text,id\nhello,1\n")
+    assert read_segments(path, field="text") == ["hello"]
+    assert read_segments(path, field=0) == ["hello"]
+
+
+def test_only_a_leading_bom_is_dropped(write):
+    # U+FEFF inside the text is a (zero-width no-break) character, kept as is
+    path = write("p.txt", BOM + "a\n\ufeffb\n".encode())
+    assert read_segments(path) == ["a", "\ufeffb"]
+
+
+def test_a_file_holding_only_a_bom_is_empty(write):
+    with pytest.raises(InputError, match="the file is empty"):
+        read_segments(write("p.txt", BOM))
+
+
+def test_bom_reference_copy_scores_bleu_100_through_the_cli(write, evalkit_cli):
+    text = "the cat sat on the mat\na quick brown fox jumps over the lazy dog\nhello there\n"
+    predictions = write("pred.txt", text)
+    references = write("ref.txt", BOM + text.encode())
+    done = evalkit_cli(
+        "score", "--metric", "bleu", "--predictions", predictions, "--references", references, "--format", "json"
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["results"][0]["value"] == pytest.approx(100.0)

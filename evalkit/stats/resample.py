@@ -30,7 +30,7 @@ draws them, so that our p-values for BLEU/chrF/TER equal sacrebleu's
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,7 +84,7 @@ def _mask_product(masks: np.ndarray, values: np.ndarray) -> np.ndarray:
     return out
 
 
-def _blocks(indices: np.ndarray, cells_per_index: int):
+def _blocks(indices: np.ndarray, cells_per_index: int) -> Iterator[tuple[int, np.ndarray]]:
     """Consecutive row blocks of ``indices`` of bounded size: (start, block)."""
     step = max(1, _CHUNK_CELLS // max(1, indices.shape[1] * cells_per_index))
     for start in range(0, indices.shape[0], step):
@@ -132,7 +132,7 @@ class SumStatistics:
 
     def resampled_values(self, indices: np.ndarray) -> np.ndarray:
         rows = self.rows.astype(np.float32) if self.sacrebleu_compatible else self.rows.astype(np.float64)
-        scores = []
+        scores: list[float] = []
         for _, block in _blocks(indices, rows.shape[1]):
             # Summing the gathered rows along axis 1 adds them in index order,
             # as sacrebleu's per-resample ``_s.sum(0)`` does.

@@ -12,7 +12,9 @@ Two tests, both two-sided, both on the same items of both systems (pairing):
   compared with the observed difference. This is sacrebleu's formula kept for
   parity; because it folds the difference before centring it behaves like a
   one-sided test, and under the null it rejects about twice as often as
-  ``alpha`` (measured 10% at alpha = 0.05). Prefer ``"ar"`` for gates.
+  ``alpha`` (11.4% at alpha = 0.05 in the simulation of
+  ``tests/stats/test_simulation.py``, quoted in ``docs/ci.md``). Prefer
+  ``"ar"`` for gates.
 
 Resamples are drawn exactly as in sacrebleu 2.6.0, so for BLEU, chrF and TER
 (:class:`~evalkit.stats.resample.SumStatistics` with
@@ -30,6 +32,10 @@ and number of resamples. Two deliberate differences, both documented in
 MAUVE-like :class:`~evalkit.stats.resample.SeedStatistics` are tested by an
 exact sign-flip test on the per-seed differences, whichever method is asked.
 
+Every result carries the smallest p-value its design can reach
+(``min_p_value``): 2/32 = 0.0625 for five seeds, so a five-seed test can never
+be significant at 0.05, whatever the scores.
+
 >>> import numpy as np
 >>> rng = np.random.default_rng(0)
 >>> base = rng.uniform(size=300)
@@ -41,12 +47,13 @@ True
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 
-from evalkit.stats.bootstrap import DEFAULT_SEED, Interval, as_statistics
+from evalkit.stats.bootstrap import DEFAULT_SEED, Bounds, Interval, as_statistics, difference_bounds, seed_interval
 from evalkit.stats.resample import (
     ItemStatistics,
     MeanStatistics,
@@ -62,6 +69,9 @@ METHODS = ("ar", "bootstrap")
 #: sacrebleu's defaults: 10,000 AR trials, 1,000 bootstrap resamples.
 DEFAULT_TRIALS = {"ar": 10_000, "bootstrap": 1_000}
 
+#: Up to this many seeds the sign-flip test enumerates all 2**k flips.
+_EXACT_SEEDS = 16
+
 # Relative slack when counting ties: the observed and the permuted differences
 # are the same number computed in a different order.
 _TIE_TOLERANCE = 1e-9
@@ -74,7 +84,18 @@ class PairedTestResult:
     """The outcome of one paired test.
 
     ``difference`` is system minus baseline on the paired items (signed);
-    ``p_value`` is two-sided.
+    ``p_value`` is two-sided. ``min_p_value`` is the smallest p-value the
+    test's design can give, whatever the data: ``2 / 2**k`` for the exact
+    sign-flip test over k seeds (the observed signs and their mirror image
+    always reach the observed difference), ``1 / (n_resamples + 1)`` for
+    approximate randomization, the paired bootstrap and the sampled sign-flip
+    test (no trial reaches the observed difference: ``(0 + 1) / (trials + 1)``).
+    A test that cannot reach ``alpha`` (:meth:`can_reach`) says nothing at
+    that level: "not significant" would be a foregone conclusion.
+
+    >>> r = paired_test(SeedStatistics([0.05, 0.06, 0.05, 0.04, 0.05]), SeedStatistics([1.0] * 5))
+    >>> r.p_value, r.min_p_value, r.can_reach(0.05)
+    (0.0625, 0.0625, False)
     """
 
     method: str
@@ -85,8 +106,14 @@ class PairedTestResult:
     n_items: int
     n_resamples: int
     seed: int | None
+    min_p_value: float
 
-    def to_dict(self) -> dict:
+    def can_reach(self, alpha: float) -> bool:
+        """Whether this design can give ``p < alpha`` at all (a gate's
+        ``(p<alpha)`` is strict)."""
+        return self.min_p_value < alpha
+
+    def to_dict(self) -> dict[str, str | float | int | None]:
         return dict(self.__dict__)
 
 
@@ -99,16 +126,41 @@ def _p_value(null: np.ndarray, observed: float, *, strict: bool) -> float:
 
 
 def _identical(system: ItemStatistics, baseline: ItemStatistics) -> bool:
-    if isinstance(system, SumStatistics):
+    if isinstance(system, SumStatistics) and isinstance(baseline, SumStatistics):
         return system.rows.shape == baseline.rows.shape and bool(np.array_equal(system.rows, baseline.rows))
-    if isinstance(system, MeanStatistics):
+    if isinstance(system, MeanStatistics) and isinstance(baseline, MeanStatistics):
         return bool(np.array_equal(system.scores, baseline.scores))
-    return bool(np.array_equal(system.values, baseline.values))
+    if isinstance(system, SeedStatistics) and isinstance(baseline, SeedStatistics):
+        return bool(np.array_equal(system.values, baseline.values))
+    return False
+
+
+def _paired(
+    system: ItemStatistics | np.ndarray | Sequence[float],
+    baseline: ItemStatistics | np.ndarray | Sequence[float],
+    method: str,
+    n_resamples: int | None,
+) -> tuple[ItemStatistics, ItemStatistics, int]:
+    """Both sides as statistics of the same kind and size, and the number of
+    trials/resamples; ValueError/TypeError for what cannot be paired."""
+    if method not in METHODS:
+        raise ValueError(f"unknown paired test {method!r}: use one of {', '.join(METHODS)}")
+    sys_stats, base_stats = as_statistics(system), as_statistics(baseline)
+    if type(sys_stats) is not type(base_stats):
+        raise TypeError(f"cannot pair {type(sys_stats).__name__} with {type(base_stats).__name__}")
+    if sys_stats.n_items != base_stats.n_items:
+        raise ValueError(f"paired test needs the same items: {sys_stats.n_items} vs {base_stats.n_items}")
+    if sys_stats.n_items == 0:
+        raise ValueError("no items scored in both systems")
+    n = n_resamples if n_resamples is not None else DEFAULT_TRIALS[method]
+    if not isinstance(n, int) or n < 1:
+        raise ValueError(f"n_resamples must be a positive integer, got {n!r}")
+    return sys_stats, base_stats, n
 
 
 def paired_test(
-    system: ItemStatistics | np.ndarray,
-    baseline: ItemStatistics | np.ndarray,
+    system: ItemStatistics | np.ndarray | Sequence[float],
+    baseline: ItemStatistics | np.ndarray | Sequence[float],
     *,
     method: Method = "ar",
     n_resamples: int | None = None,
@@ -124,22 +176,10 @@ def paired_test(
     >>> paired_test([0.5, 0.6, 0.7], [0.5, 0.6, 0.7]).p_value
     1.0
     """
-    if method not in METHODS:
-        raise ValueError(f"unknown paired test {method!r}: use one of {', '.join(METHODS)}")
-    sys_stats, base_stats = as_statistics(system), as_statistics(baseline)
-    if type(sys_stats) is not type(base_stats):
-        raise TypeError(f"cannot pair {type(sys_stats).__name__} with {type(base_stats).__name__}")
-    if sys_stats.n_items != base_stats.n_items:
-        raise ValueError(f"paired test needs the same items: {sys_stats.n_items} vs {base_stats.n_items}")
-    if sys_stats.n_items == 0:
-        raise ValueError("no items scored in both systems")
-    n = n_resamples if n_resamples is not None else DEFAULT_TRIALS[method]
-    if not isinstance(n, int) or n < 1:
-        raise ValueError(f"n_resamples must be a positive integer, got {n!r}")
-
+    sys_stats, base_stats, n = _paired(system, baseline, method, n_resamples)
     sys_value, base_value = sys_stats.value(), base_stats.value()
 
-    def result(p: float, used: int, name: str = method) -> PairedTestResult:
+    def result(p: float, used: int, min_p: float, name: str = method) -> PairedTestResult:
         return PairedTestResult(
             method=name,
             p_value=float(p),
@@ -149,25 +189,45 @@ def paired_test(
             n_items=sys_stats.n_items,
             n_resamples=used,
             seed=seed,
+            min_p_value=min_p,
         )
 
-    if isinstance(sys_stats, SeedStatistics):
+    if isinstance(sys_stats, SeedStatistics) and isinstance(base_stats, SeedStatistics):
+        k = sys_stats.n_items
         p, used = _sign_flip_p(sys_stats.values - base_stats.values, n_resamples=n, seed=seed)
-        return result(p, used, "sign-flip over seeds")
+        return result(p, used, 2 / 2**k if k <= _EXACT_SEEDS else 1 / (n + 1), "sign-flip over seeds")
     if _identical(sys_stats, base_stats):
-        return result(1.0, n)
+        return result(1.0, n, 1 / (n + 1))
+    return result(_item_p_value(sys_stats, base_stats, method, n, seed), n, 1 / (n + 1))
 
-    strict = isinstance(sys_stats, SumStatistics) and sys_stats.sacrebleu_compatible
-    observed = abs(base_value - sys_value)
+
+def _item_p_value(system: ItemStatistics, baseline: ItemStatistics, method: str, n: int, seed: int | None) -> float:
+    """The AR or paired-bootstrap p-value of item (sum or mean) statistics."""
+    strict = isinstance(system, SumStatistics) and system.sacrebleu_compatible
+    observed = abs(baseline.value() - system.value())
     if method == "bootstrap":
-        indices = bootstrap_indices(sys_stats.n_items, n_resamples=n, seed=seed)
-        sample_diffs = np.abs(sys_stats.resampled_values(indices) - base_stats.resampled_values(indices))
+        indices = bootstrap_indices(system.n_items, n_resamples=n, seed=seed)
+        sample_diffs = np.abs(_resampled(system, indices) - _resampled(baseline, indices))
         null = sample_diffs - sample_diffs.mean()
     else:
-        masks = randomization_masks(sys_stats.n_items, n_trials=n, seed=seed)
-        first, second = base_stats.swapped_values(sys_stats, masks)
+        masks = randomization_masks(system.n_items, n_trials=n, seed=seed)
+        first, second = _swapped(baseline, system, masks)
         null = np.abs(first - second)
-    return result(_p_value(null, observed, strict=strict), n)
+    return _p_value(null, observed, strict=strict)
+
+
+def _resampled(statistics: ItemStatistics, indices: np.ndarray) -> np.ndarray:
+    if isinstance(statistics, SeedStatistics):
+        raise TypeError("seed statistics have no items to resample")
+    return statistics.resampled_values(indices)
+
+
+def _swapped(first: ItemStatistics, second: ItemStatistics, masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    if isinstance(first, SumStatistics) and isinstance(second, SumStatistics):
+        return first.swapped_values(second, masks)
+    if isinstance(first, MeanStatistics) and isinstance(second, MeanStatistics):
+        return first.swapped_values(second, masks)
+    raise TypeError(f"cannot swap items between {type(first).__name__} and {type(second).__name__}")
 
 
 def _sign_flip_p(differences: np.ndarray, *, n_resamples: int, seed: int | None) -> tuple[float, int]:
@@ -177,7 +237,7 @@ def _sign_flip_p(differences: np.ndarray, *, n_resamples: int, seed: int | None)
     if np.all(d == 0):
         return 1.0, 0
     k = d.size
-    if k <= 16:
+    if k <= _EXACT_SEEDS:
         signs = np.array(list(itertools.product((1.0, -1.0), repeat=k)))
         null = np.abs(signs @ d) / k
         # Exact: the identity flip is among the 2**k patterns, no +1 needed.
@@ -189,26 +249,32 @@ def _sign_flip_p(differences: np.ndarray, *, n_resamples: int, seed: int | None)
 
 
 def difference_ci(
-    system: ItemStatistics | np.ndarray,
-    baseline: ItemStatistics | np.ndarray,
+    system: ItemStatistics | np.ndarray | Sequence[float],
+    baseline: ItemStatistics | np.ndarray | Sequence[float],
     *,
     n_resamples: int = 1000,
     seed: int | None = DEFAULT_SEED,
     alpha: float = 0.05,
     indices: np.ndarray | None = None,
+    bounds: Bounds = None,
 ) -> Interval:
     """Percentile interval of (system - baseline) over paired bootstrap
     resamples: both systems are recomputed on the same resampled items.
+
+    Seed statistics (MAUVE) get the t-interval of the per-seed differences
+    (:func:`~evalkit.stats.bootstrap.seed_interval`), kept within the range a
+    difference can take when the metric's range is ``bounds``: ``(low - high,
+    high - low)``. (A percentile interval needs no bounds.)
 
     >>> ci = difference_ci([0.6, 0.7, 0.8, 0.9], [0.5, 0.6, 0.7, 0.8], n_resamples=100)
     >>> round(ci.value, 6), round(ci.low, 6), round(ci.high, 6)
     (0.1, 0.1, 0.1)
     """
     sys_stats, base_stats = as_statistics(system), as_statistics(baseline)
-    if isinstance(sys_stats, SeedStatistics):
-        from evalkit.stats.bootstrap import seed_interval
-
-        ci = seed_interval(sys_stats.values - base_stats.values, alpha=alpha)
+    if type(sys_stats) is not type(base_stats):
+        raise TypeError(f"cannot pair {type(sys_stats).__name__} with {type(base_stats).__name__}")
+    if isinstance(sys_stats, SeedStatistics) and isinstance(base_stats, SeedStatistics):
+        ci = seed_interval(sys_stats.values - base_stats.values, alpha=alpha, bounds=difference_bounds(bounds))
         return Interval(
             sys_stats.value() - base_stats.value(), ci.low, ci.high, ci.level, ci.method, ci.n_resamples, None
         )
@@ -216,7 +282,7 @@ def difference_ci(
         raise ValueError(f"paired interval needs the same items: {sys_stats.n_items} vs {base_stats.n_items}")
     if indices is None:
         indices = bootstrap_indices(sys_stats.n_items, n_resamples=n_resamples, seed=seed)
-    diffs = sys_stats.resampled_values(indices) - base_stats.resampled_values(indices)
+    diffs = _resampled(sys_stats, indices) - _resampled(base_stats, indices)
     low, high = np.quantile(diffs, [alpha / 2, 1 - alpha / 2])
     return Interval(
         value=sys_stats.value() - base_stats.value(),

@@ -130,3 +130,70 @@ def test_verdict_scores_keep_both_orders_of_an_item_together(verdicts, expected)
 def test_unknown_verdict_is_an_error():
     with pytest.raises(ValueError, match="item 0"):
         verdict_scores([("A", "win")])
+
+
+# -- intervals stay within the metric's range (issue 9, defect 3) ------------------
+
+T_975_DF4 = 2.7764451051977987  # t(0.975, df=4), five seeds
+
+
+def _t_ends(values):
+    mean = float(np.mean(values))
+    half = T_975_DF4 * float(np.std(values, ddof=1)) / math.sqrt(len(values))
+    return mean, mean - half, mean + half
+
+
+def test_seed_interval_is_cut_at_the_top_of_the_range():
+    # the demo's "weak 0.8560 [0.6616, 1.0503]": an interval above 1 for a score bounded by 1
+    values = [0.60, 0.99, 0.99, 0.70, 1.0]
+    mean, low, high = _t_ends(values)
+    assert high > 1  # what the plain t-interval gives
+    unbounded = seed_interval(values)
+    assert (unbounded.low, unbounded.high) == pytest.approx((low, high))
+    ci = seed_interval(values, bounds=(0.0, 1.0))
+    assert ci.value == pytest.approx(0.856)
+    assert ci.low == pytest.approx(low) and ci.high == 1.0
+    assert ci.method == "t over 5 seeds, intersected with [0, 1]"
+    assert bootstrap_ci(SeedStatistics(values), bounds=(0.0, 1.0)) == ci
+
+
+def test_seed_interval_is_cut_at_the_bottom_of_the_range():
+    values = [0.0, 0.01, 0.3, 0.02, 0.0]
+    mean, low, high = _t_ends(values)
+    assert low < 0
+    ci = seed_interval(values, bounds=(0.0, 1.0))
+    assert (ci.low, ci.high) == (0.0, pytest.approx(high))
+
+
+def test_an_interval_inside_the_range_is_unchanged():
+    values = [0.91, 0.93, 0.92, 0.95, 0.90]
+    assert seed_interval(values, bounds=(0.0, 1.0)) == seed_interval(values)
+    assert seed_interval([0.9], bounds=(0.0, 1.0)).method == "one seed: no interval"
+
+
+def test_cutting_at_the_range_keeps_coverage():
+    # The true mean lies in the range, so the cut interval covers it exactly
+    # when the t-interval does: the same coverage, minus impossible values.
+    rng = np.random.default_rng(7)
+    truth = 19 / 20  # the mean of Beta(19, 1), a score in [0, 1] near its top
+    plain = [seed_interval(rng.beta(19, 1, 5)) for _ in range(400)]
+    draws = np.random.default_rng(7)  # the same draws again
+    cut = [seed_interval(draws.beta(19, 1, 5), bounds=(0.0, 1.0)) for _ in range(400)]
+    assert sum(ci.high > 1 for ci in plain) > 100  # the defect is common, not a corner case
+    assert all(0.0 <= ci.low <= ci.high <= 1.0 for ci in cut)
+    covers = [ci.low <= truth <= ci.high for ci in plain]
+    assert covers == [ci.low <= truth <= ci.high for ci in cut]
+
+
+@pytest.mark.parametrize(
+    "values,bounds,message",
+    [
+        ([0.5, 1.2], (0.0, 1.0), r"seed value 1.2 is outside the metric's range \[0, 1\]"),
+        ([0.5, -0.1], (0.0, 1.0), "seed value -0.1 is outside"),
+        ([0.5, 0.6], (1.0, 0.0), "low < high"),
+        ([0.5, 0.6], (0.5, 0.5), "low < high"),
+    ],
+)
+def test_bad_bounds_and_values_outside_them_are_refused(values, bounds, message):
+    with pytest.raises(ValueError, match=message):
+        seed_interval(values, bounds=bounds)

@@ -126,3 +126,77 @@ def test_difference_interval_is_paired():
 def test_bad_arguments(system, baseline, kwargs, error, message):
     with pytest.raises(error, match=message):
         paired_test(system, baseline, **kwargs)
+
+
+# -- the smallest p-value a design can reach (issue 9, defect 3) ----------------------
+
+
+@pytest.mark.parametrize(
+    "k,min_p",
+    [(1, 1.0), (2, 0.5), (5, 0.0625), (6, 0.03125), (10, 2 / 1024), (16, 2 / 65536)],
+)
+def test_exact_sign_flip_cannot_go_below_two_in_two_to_the_k(k, min_p):
+    base = SeedStatistics(np.full(k, 0.90))
+    result = paired_test(SeedStatistics(np.full(k, 0.95)), base)
+    # all k differences equal: only the observed signs and their mirror reach it
+    assert result.min_p_value == min_p
+    assert result.p_value == pytest.approx(min_p)
+    assert result.n_resamples == 2**k
+
+
+def test_the_demo_degenerate_system_cannot_be_significant_with_five_seeds():
+    # "degenerate (0.05 vs the baseline's 1.00) ... p=0.06": the best p five seeds allow
+    result = paired_test(SeedStatistics([0.05, 0.06, 0.05, 0.04, 0.05]), SeedStatistics([1.0] * 5))
+    assert result.p_value == result.min_p_value == 2 / 32
+    assert not result.can_reach(0.05) and not result.can_reach(0.0625)  # gates test p < alpha
+    assert result.can_reach(0.1)
+    assert result.to_dict()["min_p_value"] == 0.0625
+
+
+def test_unchanged_seeds_keep_the_design_minimum():
+    result = paired_test(SeedStatistics([0.9, 0.8, 0.9]), SeedStatistics([0.9, 0.8, 0.9]))
+    assert result.p_value == 1.0 and result.min_p_value == 2 / 8
+
+
+def test_sampled_sign_flip_over_many_seeds():
+    rng = np.random.default_rng(0)
+    base = SeedStatistics(rng.normal(0.9, 0.01, 20))
+    result = paired_test(SeedStatistics(base.values + 0.05), base, n_resamples=999, seed=1)
+    assert result.min_p_value == 1 / 1000 == result.p_value
+    assert result.can_reach(0.05) and not result.can_reach(0.001)
+
+
+@pytest.mark.parametrize(
+    "method,n_resamples,min_p",
+    [
+        ("ar", 19, 1 / 20),
+        ("ar", 99, 1 / 100),
+        ("ar", None, 1 / 10_001),
+        ("bootstrap", 9, 1 / 10),
+        ("bootstrap", None, 1 / 1001),
+    ],
+)
+def test_item_tests_reach_one_over_trials_plus_one(method, n_resamples, min_p):
+    system, base = _pair(shift=0.2)
+    result = paired_test(system, base, method=method, n_resamples=n_resamples, seed=1)
+    assert result.min_p_value == min_p
+    assert result.p_value == min_p  # a clear difference: no trial reaches it
+    assert result.can_reach(0.05) is (min_p < 0.05)
+    identical = paired_test(base.copy(), base, method=method, n_resamples=n_resamples)
+    assert identical.p_value == 1.0 and identical.min_p_value == min_p
+
+
+def test_seed_difference_interval_stays_within_the_range_of_a_difference():
+    system = SeedStatistics([1.0, 1.0, 1.0, 1.0, 0.1])
+    base = SeedStatistics([0.0, 0.0, 0.0, 0.0, 0.05])
+    plain = difference_ci(system, base)
+    assert plain.high > 1  # a difference of two scores in [0, 1] is at most 1
+    cut = difference_ci(system, base, bounds=(0.0, 1.0))
+    assert cut.value == pytest.approx(0.81)
+    assert (cut.low, cut.high) == (pytest.approx(plain.low), 1.0)
+    assert cut.method == "t over 5 seeds, intersected with [-1, 1]"
+
+
+def test_difference_interval_refuses_mixed_kinds():
+    with pytest.raises(TypeError, match="cannot pair SeedStatistics with MeanStatistics"):
+        difference_ci(SeedStatistics([0.1, 0.2]), MeanStatistics(np.array([0.1, 0.2])))
