@@ -11,11 +11,11 @@ that wants to show results as they come passes a :class:`Progress`.
 >>> from evalkit.loading import InputSpec
 >>> import pathlib, tempfile
 >>> folder = pathlib.Path(tempfile.mkdtemp())
->>> _ = (folder / "ref.txt").write_text("the cat sat\\n", encoding="utf-8")
->>> _ = (folder / "a.txt").write_text("the cat sat\\n", encoding="utf-8")
+>>> _ = (folder / "ref.txt").write_text("the cat sat on the mat\\n", encoding="utf-8")
+>>> _ = (folder / "a.txt").write_text("the cat sat on the mat\\n", encoding="utf-8")
 >>> settings = RunSettings(metrics=("bleu",), systems={"a": InputSpec(folder / "a.txt")},
 ...                        references=(InputSpec(folder / "ref.txt"),), checks=CheckSettings(bootstrap=0))
->>> evaluate(settings).comparison.result("a", "bleu").value
+>>> round(evaluate(settings).comparison.result("a", "bleu").value, 6)
 100.0
 """
 

@@ -5,8 +5,8 @@ metric (ROUGE, MAUVE, win rates) with 4; ``n/a`` stands for a missing value.
 Tables: :func:`text_table` for the terminal and :func:`markdown_table` for
 ``report.md``, the judge's section and ``$GITHUB_STEP_SUMMARY``, both through
 ``tabulate``. Cells are untrusted text (system names, model outputs): a
-markdown cell escapes ``|``, ``<``, ``>`` and newlines so that it can neither
-break the table nor carry HTML.
+markdown cell escapes ``|``, newlines and the ``<`` that would open an HTML
+tag, so that it can neither break the table nor carry HTML.
 
 >>> format_number(31.234, "0-100"), format_number(0.41234, "0-1"), format_number(None, "0-1")
 ('31.23', '0.4123', 'n/a')
@@ -19,6 +19,7 @@ break the table nor carry HTML.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 
 __all__ = [
@@ -68,17 +69,18 @@ def format_p(p: float | None) -> str:
     return f"p={p:.3f}" if p < 0.01 else f"p={p:.2f}"
 
 
+_TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
+
+
 def markdown_escape(cell: str) -> str:
-    """A cell that cannot break a markdown table or carry HTML."""
-    return (
-        cell.replace("\\", "\\\\")
-        .replace("|", "\\|")
-        .replace("<", "&lt;")
-        .replace(">", "&gt;")
-        .replace("\r\n", " ")
-        .replace("\n", " ")
-        .replace("\r", " ")
-    )
+    r"""A cell that cannot break a markdown table or open an HTML tag
+    (``<`` before a letter, ``/``, ``!`` or ``?`` becomes ``&lt;``).
+
+    >>> markdown_escape("a|b <script>x</script>\nnext p<0.05")
+    'a\\|b &lt;script>x&lt;/script> next p<0.05'
+    """
+    flat = " ".join(cell.replace("\\", "\\\\").replace("|", "\\|").splitlines())
+    return _TAG_START.sub("&lt;", flat)
 
 
 def _is_numeric(column: Sequence[str]) -> bool:

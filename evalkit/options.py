@@ -19,7 +19,7 @@ import functools
 import inspect
 import json
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from evalkit.errors import ConfigError
@@ -30,10 +30,16 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["option_names", "parse_set_options", "validate_options"]
 
 
+def _init(cls: type) -> Callable[..., None]:
+    """``cls.__init__``, found along the MRO."""
+    init: Callable[..., None] = next(c.__dict__["__init__"] for c in cls.__mro__ if "__init__" in c.__dict__)
+    return init
+
+
 def _parameters(cls: type) -> list[inspect.Parameter]:
     return [
         p
-        for p in inspect.signature(cls.__init__).parameters.values()
+        for p in inspect.signature(_init(cls)).parameters.values()
         if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
     ]
 
@@ -54,7 +60,7 @@ def _model(cls: type) -> type[BaseModel]:
     from pydantic import ConfigDict, create_model
 
     try:
-        hints = typing.get_type_hints(cls.__init__, include_extras=True)
+        hints = typing.get_type_hints(_init(cls), include_extras=True)
     except (NameError, TypeError):  # a plugin whose annotations do not resolve: accept what it is given
         hints = {}
     fields: dict[str, Any] = {}
@@ -77,7 +83,7 @@ def _split_lists(cls: type, options: Mapping[str, object]) -> dict[str, object]:
 
 def _hints(cls: type) -> dict[str, Any]:
     try:
-        return typing.get_type_hints(cls.__init__)
+        return typing.get_type_hints(_init(cls))
     except (NameError, TypeError):
         return {}
 

@@ -13,7 +13,7 @@ figures, each an ``<svg>`` with a stable ``id``:
   rates and its position bias (only when judge pair records are given).
 
 >>> import evalkit
->>> from evalkit.analysis import analyze
+>>> from evalkit.stats.analysis import analyze
 >>> c = evalkit.compare({"a": ["x y"], "b": ["x z"]}, references=["x y"], metrics="rouge1")
 >>> page = render_html(c, analyze(c, baseline="a", n_resamples=50))
 >>> page.count("<svg"), "plot-ci-rouge1" in page
@@ -362,7 +362,7 @@ def render_html(
     title: str = "evalkit comparison",
 ) -> str:
     """The whole page as one string (see the module docstring)."""
-    from evalkit.reports.deltas import delta_cells, interval_cells
+    from evalkit.reports.statistics import delta_cells, interval_cells
 
     parts = [
         "<!DOCTYPE html>",

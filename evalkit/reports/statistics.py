@@ -17,9 +17,10 @@ difference.
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Sequence
 
-from evalkit.formatting import format_number, format_p, format_signed, markdown_table, text_table
+from evalkit.formatting import TERMINAL_WIDTH, format_number, format_p, format_signed, markdown_table, text_table
 from evalkit.stats.analysis import Analysis, MetricStats
 from evalkit.stats.gates import GateOutcome
 
@@ -212,10 +213,10 @@ def render_stats_text(analysis: Analysis, gates: Sequence[GateOutcome] = ()) -> 
     out = ["", "Confidence intervals", text_table(*interval_cells(analysis))]
     if analysis.baseline is not None and len(analysis.systems) > 1:
         out += ["", f"Difference from the baseline ({analysis.baseline})", text_table(*delta_cells(analysis))]
-    out += ["", _legend(analysis)]
+    out += ["", textwrap.fill(_legend(analysis), TERMINAL_WIDTH)]
     if analysis.judge_metrics:
         out += ["", "Judge", text_table(*judge_cells(analysis))]
-    out += [f"note: {note}" for note in _notes(analysis)]
+    out += [textwrap.fill(f"note: {note}", TERMINAL_WIDTH, subsequent_indent="  ") for note in _notes(analysis)]
     if gates:
         out += ["", "Gates", *render_gates_text(gates)]
     return "\n".join(out) + "\n"

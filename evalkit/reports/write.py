@@ -83,11 +83,11 @@ def report_files(evaluation: Evaluation, out_dir: Path) -> dict[Path, str]:
 
 
 def _judge_files(evaluation: Evaluation, out_dir: Path) -> dict[Path, str]:
-    from evalkit.judge.report import report_texts
-
     files: dict[Path, str] = {}
     for run in evaluation.judge_runs:
         if run.estimate is None:
+            from evalkit.judge.report import report_texts
+
             folder = run.out_dir if run.out_dir is not None else out_dir / "judge" / run.mode
             files.update(report_texts(run, folder))
     return files
