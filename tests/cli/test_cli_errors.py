@@ -62,7 +62,7 @@ CASES = [
             "--set",
             "rouge.use_stemmer=maybe",
         ],
-        ["use_stemmer='maybe'", "must be true or false"],
+        ["use_stemmer='maybe'", "Input should be a valid boolean"],
     ),
     (
         [
@@ -76,7 +76,7 @@ CASES = [
             "--set",
             "bleu.max_ngram_order=four",
         ],
-        ["bleu.max_ngram_order='four'", "must be an integer"],
+        ["bleu.max_ngram_order='four'", "Input should be a valid integer"],
     ),
     (
         ["score", "--metric", "bleu", "--predictions", "{pred}", "--references", "{ref}", "--set", "bleu_tokenize"],
@@ -110,9 +110,9 @@ CASES = [
     ),
     (
         ["compare", "--system", "a={pred}", "--system", "a={pred}", "--references", "{ref}", "--out", "{tmp}/out"],
-        ["system 'a' is given twice"],
+        ["--system: the name 'a' is given twice"],
     ),
-    (["compare", "--system", "nameless", "--references", "{ref}", "--out", "{tmp}/out"], ["is not NAME=PATH"]),
+    (["compare", "--system", "nameless", "--references", "{ref}", "--out", "{tmp}/out"], ["is not NAME=FILE"]),
     (["score", "--metric", "bleu", "--predictions", "{pred}"], ["needs references"]),
     (
         [

@@ -9,7 +9,8 @@ import pytest
 
 import evalkit
 from evalkit.metrics import registry
-from evalkit.options import option_types
+from evalkit.metrics.base import CAPABILITIES, capabilities
+from evalkit.options import option_names
 from evalkit.result import MetricResult
 
 # small but varied; MAUVE needs a few texts on each side
@@ -78,10 +79,37 @@ def test_unknown_option_is_a_config_error(name):
 @pytest.mark.parametrize("name", NAMES)
 def test_options_are_keyword_only_and_typed(name):
     cls, fixed = registry.get_metric_class(name)
-    types = {k: v for k, v in option_types(cls).items() if k not in fixed}
-    assert types, f"{name} declares no option"
+    names = [k for k in option_names(cls) if k not in fixed]
+    assert names, f"{name} declares no option"
+    if getattr(cls, "options_model", None) is not None:
+        return  # options declared by a settings class, validated by it
     import inspect
 
     for param in inspect.signature(cls.__init__).parameters.values():
         if param.name != "self":
             assert param.kind is param.KEYWORD_ONLY, (name, param.name)
+
+
+#: The methods each capability promises (evalkit.metrics.base's sub-protocols).
+CAPABILITY_METHODS = {
+    "corpus_statistics": ("item_statistics", "value_from_statistics"),
+    "joint_scoring": ("joint_key", "score_jointly"),
+    "prompts": ("score_with_prompts",),
+    "paired": ("score_pair",),
+}
+
+
+def test_capability_table_covers_every_capability():
+    assert set(CAPABILITY_METHODS) == set(CAPABILITIES)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_capabilities_are_declared_exactly(name):
+    """A metric declares a capability if and only if it implements it: a
+    method nobody declared is a hidden contract."""
+    cls, _ = registry.get_metric_class(name)
+    declared = capabilities(cls)
+    assert declared <= set(CAPABILITIES), declared
+    for capability, methods in CAPABILITY_METHODS.items():
+        implemented = all(callable(getattr(cls, m, None)) for m in methods)
+        assert implemented == (capability in declared), (name, capability)

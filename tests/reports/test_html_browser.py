@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 import evalkit
-from evalkit.analysis import analyze, judge_metrics_from_pairs
-from evalkit.gates import evaluate, parse_rules
+from evalkit.stats.analysis import analyze
+from evalkit.stats.gates import evaluate, parse_rules
 from evalkit.reports.html import render_html, write_html
 
 pytestmark = pytest.mark.browser

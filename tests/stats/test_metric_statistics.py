@@ -1,5 +1,5 @@
 """evalkit's BLEU/chrF/TER classes resample from sacrebleu's own sufficient
-statistics: through ``evalkit.analysis`` the p-values equal sacrebleu's
+statistics: through ``evalkit.stats.analysis`` the p-values equal sacrebleu's
 ``PairedTest`` for the same seed and number of resamples, and the interval's
 point estimate is the corpus score."""
 
@@ -11,7 +11,7 @@ from sacrebleu.significance import PairedTest
 from synthetic_mt import SEED, make_corpus
 
 import evalkit
-from evalkit.analysis import analyze
+from evalkit.stats.analysis import analyze
 from evalkit.metrics.sacrebleu_metrics import BLEU as EvalkitBLEU
 
 SACREBLEU = {"bleu": ("BLEU", BLEU), "chrf": ("chrF2", CHRF), "ter": ("TER", TER)}

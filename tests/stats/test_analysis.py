@@ -1,4 +1,4 @@
-"""evalkit.analysis: which statistics each kind of result gets."""
+"""evalkit.stats.analysis: which statistics each kind of result gets."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 import evalkit
-from evalkit.analysis import analyze, judge_metrics_from_pairs
+from evalkit.judge_columns import columns_from_pairs
+from evalkit.stats.analysis import JudgeColumn, analyze
 from evalkit.errors import ConfigError
 from evalkit.result import MetricResult
 from evalkit.runner import Comparison
@@ -126,7 +127,7 @@ def test_nothing_scored_means_no_interval_and_no_test():
     assert analysis.stat("b", "m").test is None
 
 
-def test_judge_metrics_from_pairs_read_either_side():
+def test_columns_from_pairs_read_either_side():
     pairs = [
         {
             "system_a": "new",
@@ -138,12 +139,16 @@ def test_judge_metrics_from_pairs_read_either_side():
         {"system_a": "main", "system_b": "other", "win_rate": 0.7, "position_consistency": 0.5},
         {"system_a": "new", "system_b": "other", "win_rate": 0.5},
     ]
-    values = judge_metrics_from_pairs(pairs, baseline="main")
-    assert values["new"] == {"win_rate": 0.3, "position_consistency": 0.8, "first_position_rate": 0.6}
-    assert values["other"]["win_rate"] == pytest.approx(0.3)  # 1 - 0.7: other's side
-    assert "main" not in values
+    values = {(c.system, c.metric): c.value for c in columns_from_pairs(pairs, baseline="main")}
+    assert {k[1]: v for k, v in values.items() if k[0] == "new"} == {
+        "win_rate": 0.3,
+        "position_consistency": 0.8,
+        "first_position_rate": 0.6,
+    }
+    assert values[("other", "win_rate")] == pytest.approx(0.3)  # 1 - 0.7: other's side
+    assert not any(system == "main" for system, _ in values)
     # without a baseline a system with two opponents has no single win rate
-    assert "new" not in judge_metrics_from_pairs(pairs, baseline=None)
+    assert not any(c.system == "new" for c in columns_from_pairs(pairs, baseline=None))
 
 
 def test_judge_values_reach_the_gates_and_per_item_scores_get_intervals(comparison):
@@ -151,11 +156,16 @@ def test_judge_values_reach_the_gates_and_per_item_scores_get_intervals(comparis
         comparison,
         baseline="main",
         n_resamples=100,
-        judge={"new": {"win_rate": 0.4, "position_consistency": 0.7}},
-        judge_items={"new": {"win_rate": [1.0, 0.0, 0.5, None, 0.0]}},
+        judge=[
+            JudgeColumn("new", "win_rate", 0.375, (1.0, 0.0, 0.5, None, 0.0)),
+            JudgeColumn("new", "position_consistency", 0.7),
+        ],
     )
     values = analysis.gate_values()
-    assert values["new"]["win_rate"] == 0.4 and values["new"]["rouge1"] is not None
+    assert values["new"]["win_rate"] == 0.375 and values["new"]["rouge1"] is not None
     st = analysis.stat("new", "win_rate")
     assert st.n_excluded == 1 and st.interval.low <= 0.375 <= st.interval.high
+    # an interval from per-item verdicts stays within [0, 1]
+    assert 0.0 <= st.interval.low and st.interval.high <= 1.0
+    assert analysis.stat("new", "position_consistency").interval is None
     assert analysis.judge_metrics == ("win_rate", "position_consistency")

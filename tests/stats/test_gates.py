@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from evalkit.errors import ConfigError
-from evalkit.gates import Gate, evaluate, failed, parse_rule, parse_rules
+from evalkit.stats.gates import Gate, evaluate, failed, parse_rule, parse_rules
 
 
 @pytest.mark.parametrize(
