@@ -45,6 +45,9 @@ class MetricResult:
     higher_is_better: bool = True
     #: "0-1" or "0-100": how ``value`` is scaled, for display.
     scale: str = "0-1"
+    #: the range ``value`` cannot leave (MAUVE: (0, 1)), so that an interval
+    #: around it stays inside; ``None`` when the metric declares none.
+    bounds: tuple[float, float] | None = None
     #: Counts of scored and unscored items. Derived from ``per_item`` when
     #: left out; a distribution-level metric (MAUVE) with no per-item scores
     #: gives them explicitly.

@@ -390,14 +390,22 @@ def _one(comparison: Comparison, source: _Source, system: str, metric: str, plan
     items = source.scored[system]
     if not len(items):
         return replace(common, note="no scored item: no interval")
-    interval = bootstrap_ci(source.build(system, items), n_resamples=plan.n_resamples, seed=plan.seed, alpha=plan.alpha)
+    interval = bootstrap_ci(
+        source.build(system, items),
+        n_resamples=plan.n_resamples,
+        seed=plan.seed,
+        alpha=plan.alpha,
+        bounds=result.bounds,
+    )
     with_interval = replace(common, interval=interval)
     if plan.baseline is None or system == plan.baseline or plan.baseline not in source.scored:
         return with_interval
-    return _paired(with_interval, source, plan.baseline, plan)
+    return _paired(with_interval, source, plan.baseline, plan, result.bounds)
 
 
-def _paired(stats: MetricStats, source: _Source, baseline: str, plan: _Plan) -> MetricStats:
+def _paired(
+    stats: MetricStats, source: _Source, baseline: str, plan: _Plan, bounds: tuple[float, float] | None
+) -> MetricStats:
     """Add the paired test and difference interval against the baseline."""
     system, build = stats.system, cast(Build, source.build)
     if source.seeds is not None and source.seeds[system] != source.seeds[baseline]:
@@ -410,7 +418,9 @@ def _paired(stats: MetricStats, source: _Source, baseline: str, plan: _Plan) -> 
         return replace(stats, n_excluded=excluded, note="no item scored in both this system and the baseline: no test")
     sys_stats, base_stats = build(system, paired), build(baseline, paired)
     test = paired_test(sys_stats, base_stats, method=plan.method, n_resamples=plan.n_trials, seed=plan.seed)
-    delta = difference_ci(sys_stats, base_stats, n_resamples=plan.n_resamples, seed=plan.seed, alpha=plan.alpha)
+    delta = difference_ci(
+        sys_stats, base_stats, n_resamples=plan.n_resamples, seed=plan.seed, alpha=plan.alpha, bounds=bounds
+    )
     note = stats.note
     if excluded:
         note = (note + "; " if note else "") + (

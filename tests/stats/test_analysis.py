@@ -79,7 +79,43 @@ def _mauve(per_seed, seeds=(25, 26, 27, 28, 29)):
         details={"per_seed": list(per_seed), "seeds": list(seeds)},
         n_scored=100,
         n_unscored=0,
+        bounds=(0.0, 1.0),
     )
+
+
+def test_mauve_statistics_stay_true_to_the_metric(tmp_path):
+    """Defect 3 of the review: the demo printed weak 0.8560 [0.6616, 1.0503]
+    and called degenerate (0.05 vs 1.00) 'no significant difference, p=0.06',
+    a p-value five seeds can never go below."""
+    from evalkit.reports.statistics import delta_cells, interval_cells
+    from evalkit.stats.gates import evaluate, parse_rules
+
+    results = {
+        ("strong", "mauve"): _mauve([1.0] * 5),
+        ("weak", "mauve"): _mauve([0.60, 0.99, 0.99, 0.70, 1.0]),
+        ("degenerate", "mauve"): _mauve([0.05, 0.04, 0.06, 0.05, 0.05]),
+    }
+    analysis = analyze(_comparison(results, 100), baseline="strong")
+    weak = analysis.stat("weak", "mauve")
+    assert 0.0 <= weak.interval.low and weak.interval.high <= 1.0  # the t-interval alone would pass 1
+    assert -1.0 <= weak.delta.low and weak.delta.high <= 1.0
+    test = analysis.stat("degenerate", "mauve").test
+    assert test.min_p_value == pytest.approx(2 / 32) and not test.can_reach(0.05)
+    rows = dict((row[0], row[1]) for row in delta_cells(analysis)[1])
+    assert "untestable" in rows["degenerate"] and "no significant" not in rows["degenerate"]
+    assert "·" not in rows["degenerate"]
+    assert "[" in dict((row[0], row[1]) for row in interval_cells(analysis)[1])["weak"]
+    with pytest.raises(ConfigError, match=r"cannot reach p < 0.05 \(its smallest attainable p-value is 0.0625\)"):
+        evaluate(
+            parse_rules(["mauve < baseline - 0.01 (p<0.05)"]),
+            values=analysis.gate_values(),
+            baseline="strong",
+            p_values=analysis.p_values(),
+            min_p_values={k: t.min_p_value for k, t in analysis.tests().items()},
+        )
+    # a gate without (p<...) on the same metric still works
+    outcomes = evaluate(parse_rules(["mauve < 0.5"]), values=analysis.gate_values(), baseline="strong")
+    assert [o.passed for o in outcomes] == [True, False]
 
 
 def test_mauve_gets_a_seed_interval_and_a_sign_flip_test():
