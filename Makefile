@@ -5,6 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed
+CORE := $(VENV)/.core
 
 .PHONY: install demo test test-fast bench browser clean
 
@@ -12,10 +13,16 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 
-# torch==2.13.0 first, so that pip takes the CPU build instead of a multi-GB
-# CUDA one when sentence-transformers asks for torch. llama-cpp-python builds
-# from source once (10-15 min); pip caches the wheel for later installs.
-$(STAMP): pyproject.toml | $(PY)
+# The core alone (a minute or two): enough for ROUGE, BLEU, chrF and TER.
+$(CORE): pyproject.toml | $(PY)
+	$(PIP) install -e .
+	touch $@
+
+# Everything: torch==2.13.0 first, so that pip takes the CPU build instead of
+# a multi-GB CUDA one when sentence-transformers asks for torch.
+# llama-cpp-python builds from source once (10-15 min); pip caches the wheel
+# for later installs.
+$(STAMP): pyproject.toml $(CORE)
 	$(PIP) install torch==2.13.0
 	$(PIP) install -e '.[mauve,local,test]'
 	touch $@
@@ -30,7 +37,16 @@ browser:
 	  echo "installing Debian's chromium for the HTML report test ..."; \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
-demo: install
+# On a fresh machine the lexical table prints right after the core install,
+# before the heavy extras (MAUVE's featurizer, the local judge) install; then
+# the whole demo runs.
+demo: $(CORE)
+	@if [ ! -f $(STAMP) ]; then \
+	  echo "== evalkit demo: the lexical comparison (the heavy extras install next) =="; \
+	  $(VENV)/bin/evalkit run datasets/demo/lexical.toml; \
+	  echo "== installing MAUVE's featurizer and the local judge (first time: 10-15 min) =="; \
+	fi
+	@$(MAKE) --no-print-directory install
 	$(VENV)/bin/evalkit run datasets/demo/demo.toml
 
 # pytest exits 5 when it collects no test: that must fail loudly, not pass.

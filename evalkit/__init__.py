@@ -18,16 +18,21 @@ from evalkit._lazy import lazy_getattr
 __version__ = "0.1.0"
 
 __all__ = [
+    "CheckSettings",
     "Comparison",
     "ConfigError",
+    "Evaluation",
     "EvalkitError",
     "InputError",
     "JudgeError",
     "MetricResult",
     "MissingDependencyError",
+    "RunSettings",
     "UnknownMetricError",
     "available_metrics",
     "compare",
+    "evaluate",
+    "load_config",
     "score",
     "score_many",
 ]
@@ -43,6 +48,8 @@ from evalkit.errors import (
 from evalkit.result import MetricResult
 
 if TYPE_CHECKING:
+    from evalkit.config import CheckSettings, RunSettings, load_config
+    from evalkit.evaluation import Evaluation, evaluate
     from evalkit.runner import Comparison, available_metrics, compare, score, score_many
 
 _LAZY = {
@@ -51,6 +58,11 @@ _LAZY = {
     "score": "evalkit.runner",
     "score_many": "evalkit.runner",
     "available_metrics": "evalkit.runner",
+    "CheckSettings": "evalkit.config",
+    "RunSettings": "evalkit.config",
+    "load_config": "evalkit.config",
+    "Evaluation": "evalkit.evaluation",
+    "evaluate": "evalkit.evaluation",
 }
 
 
