@@ -28,7 +28,8 @@ from typing import TYPE_CHECKING, Protocol
 
 from evalkit.config import CheckSettings, RunSettings
 from evalkit.errors import ConfigError, ExitCode
-from evalkit.stats.gates import Gate, GateOutcome, evaluate as evaluate_gates, parse_rules
+from evalkit.stats.gates import Gate, GateOutcome, parse_rules
+from evalkit.stats.gates import evaluate as evaluate_gates
 
 if TYPE_CHECKING:  # pragma: no cover
     from evalkit.judge.types import JudgeRun
@@ -115,9 +116,7 @@ def _compare(settings: RunSettings) -> Comparison:
     )
 
 
-def _analysis(
-    comparison: Comparison | None, checks: CheckSettings, columns: Sequence[JudgeColumn]
-) -> Analysis | None:
+def _analysis(comparison: Comparison | None, checks: CheckSettings, columns: Sequence[JudgeColumn]) -> Analysis | None:
     if comparison is None or checks.bootstrap == 0:
         return None
     from evalkit.stats.analysis import analyze
@@ -176,7 +175,7 @@ def evaluate(settings: RunSettings, *, progress: Progress | None = None) -> Eval
     comparison = _compare(settings) if settings.metrics else None
     if comparison is not None and progress is not None:
         progress.comparison_ready(comparison)
-    runs = run_judges(settings, progress)
+    runs = run_judges(settings, progress.judge_run_ready if progress is not None else None)
     if any(run.estimate is not None for run in runs):
         skipped = "a dry run sends no judge call, so no gate is checked" if gates else None
         return Evaluation(settings, comparison, runs, gates_skipped=skipped)

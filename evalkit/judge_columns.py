@@ -10,7 +10,7 @@ either side of the pair); without a baseline, against its only opponent.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,7 +19,6 @@ from evalkit.stats.analysis import JudgeColumn
 
 if TYPE_CHECKING:  # pragma: no cover
     from evalkit.config import RunSettings
-    from evalkit.evaluation import Progress
     from evalkit.judge.types import JudgeRun
 
 __all__ = ["judge_columns", "load_judge_pairs", "run_judges"]
@@ -30,8 +29,9 @@ _SIDED = ("win_rate", "decisive_win_rate", "mean_p_win")
 _NEUTRAL = ("position_consistency", "first_position_rate")
 
 
-def run_judges(settings: RunSettings, progress: Progress | None) -> tuple[JudgeRun, ...]:
-    """Run every judge run of the ``[judge]`` table (none without one)."""
+def run_judges(settings: RunSettings, on_run: Callable[[JudgeRun], None] | None = None) -> tuple[JudgeRun, ...]:
+    """Run every judge run of the ``[judge]`` table (none without one);
+    ``on_run`` sees each run as soon as it is done."""
     if settings.judge is None:
         return ()
     raise NotImplementedError

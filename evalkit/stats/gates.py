@@ -160,6 +160,53 @@ def _number(tokens: _Tokens, what: str) -> float:
     return value
 
 
+def _scope(tokens: _Tokens) -> str | None:
+    """``system=NAME:`` at the start of a rule, if any."""
+    if not (tokens.at("name", "system") and len(tokens.items) > 1 and tokens.items[1][1] == "="):
+        return None
+    tokens.take("name")
+    tokens.take("cmp", "=")
+    system = tokens.take("name", expected="a system name after 'system='")
+    tokens.take("punct", ":", expected="':' after the system name")
+    return system
+
+
+def _bound_tokens(tokens: _Tokens) -> tuple[float | None, float | None]:
+    """``(threshold, offset)``: a number, or ``baseline [± number]``."""
+    if tokens.at("number"):
+        return _number(tokens, "a number"), None
+    if not tokens.at("baseline"):
+        tokens.fail("expected a number or 'baseline' after the comparator")
+    tokens.take("baseline")
+    if tokens.at("punct", "+") or tokens.at("punct", "-"):
+        sign = -1.0 if tokens.take("punct") == "-" else 1.0
+        if tokens.at_signed_number():
+            tokens.fail("one sign only")
+        return None, sign * _number(tokens, "a number after the sign")
+    if tokens.at_signed_number():
+        return None, _number(tokens, "a number")
+    return None, 0.0
+
+
+def _significance(tokens: _Tokens, rule: str, offset: float | None) -> float | None:
+    """``(p<ALPHA)`` at the end of a rule, if any."""
+    if not tokens.at("punct", "("):
+        return None
+    tokens.take("punct")
+    tokens.take("name", "p", expected="'p' in '(p<0.05)'")
+    tokens.take("cmp", "<", expected="'<' in '(p<0.05)'")
+    alpha = _number(tokens, "a significance level such as 0.05")
+    if not 0 < alpha < 1:
+        tokens.fail(f"the significance level must be between 0 and 1, got {alpha:g}", tokens.items[tokens.index - 1][2])
+    tokens.take("punct", ")", expected="')'")
+    if offset is None:
+        raise ConfigError(
+            f"bad gate rule {rule!r}: (p<{alpha:g}) needs a bound against the baseline",
+            hint='write e.g. "bleu < baseline - 0.5 (p<0.05)"; an absolute threshold has no p-value',
+        )
+    return alpha
+
+
 def parse_rule(rule: str) -> Gate:
     """Parse one ``--fail-if`` rule; raise :class:`ConfigError` naming the
     position of the problem.
@@ -171,62 +218,18 @@ def parse_rule(rule: str) -> Gate:
     if not isinstance(rule, str) or not rule.strip():
         raise ConfigError("empty gate rule", hint=_EXAMPLES)
     tokens = _Tokens(rule)
-    system = None
-    if tokens.at("name", "system") and len(tokens.items) > 1 and tokens.items[1][1] == "=":
-        tokens.take("name")
-        tokens.take("cmp", "=")
-        system = tokens.take("name", expected="a system name after 'system='")
-        tokens.take("punct", ":", expected="':' after the system name")
+    system = _scope(tokens)
     if tokens.at("baseline"):
         tokens.fail("the metric comes first: write 'bleu < baseline - 0.5'")
     metric = tokens.take("name", expected="a metric name")
     comparator = tokens.take("cmp", expected="a comparator (<, <=, >, >=)")
     if comparator not in _COMPARATORS:
         tokens.fail(f"comparator {comparator!r} is not allowed: use <, <=, > or >=", tokens.items[tokens.index - 1][2])
-
-    threshold = offset = None
-    if tokens.at("baseline"):
-        tokens.take("baseline")
-        offset = 0.0
-        if tokens.at("punct", "+") or tokens.at("punct", "-"):
-            sign = -1.0 if tokens.take("punct") == "-" else 1.0
-            if tokens.at_signed_number():
-                tokens.fail("one sign only")
-            offset = sign * _number(tokens, "a number after the sign")
-        elif tokens.at_signed_number():
-            offset = _number(tokens, "a number")
-    elif tokens.at("number"):
-        threshold = _number(tokens, "a number")
-    else:
-        tokens.fail("expected a number or 'baseline' after the comparator")
-
-    alpha = None
-    if tokens.at("punct", "("):
-        tokens.take("punct")
-        tokens.take("name", "p", expected="'p' in '(p<0.05)'")
-        tokens.take("cmp", "<", expected="'<' in '(p<0.05)'")
-        alpha = _number(tokens, "a significance level such as 0.05")
-        if not 0 < alpha < 1:
-            tokens.fail(
-                f"the significance level must be between 0 and 1, got {alpha:g}", tokens.items[tokens.index - 1][2]
-            )
-        tokens.take("punct", ")", expected="')'")
-        if offset is None:
-            raise ConfigError(
-                f"bad gate rule {rule!r}: (p<{alpha:g}) needs a bound against the baseline",
-                hint='write e.g. "bleu < baseline - 0.5 (p<0.05)"; an absolute threshold has no p-value',
-            )
+    threshold, offset = _bound_tokens(tokens)
+    alpha = _significance(tokens, rule, offset)
     if tokens.peek() is not None:
         tokens.fail("unexpected text after the rule")
-    return Gate(
-        rule=rule.strip(),
-        metric=metric,
-        comparator=comparator,
-        threshold=threshold,
-        offset=offset,
-        alpha=alpha,
-        system=system,
-    )
+    return Gate(rule.strip(), metric, comparator, threshold, offset, alpha, system)
 
 
 def parse_rules(rules: Iterable[str]) -> list[Gate]:
