@@ -10,10 +10,11 @@ from typing import Any
 __all__ = ["jsonable"]
 
 
-def jsonable(value: Any) -> Any:
+def jsonable(value: object) -> Any:
     """Mappings -> dicts with string keys, tuples -> lists, numpy scalars ->
     Python numbers, paths -> strings, and NaN/inf -> ``None`` (JSON has no
-    such numbers, and a missing value must not read as one).
+    such numbers, and a missing value must not read as one). Anything else
+    is returned as it is, which is why the result is typed ``Any``.
 
     >>> import math
     >>> jsonable({"a": (1.5, math.nan), 2: {"b": math.inf}})

@@ -18,7 +18,8 @@ import gc
 import multiprocessing
 import os
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from multiprocessing.connection import Connection
+from typing import TypeVar
 
 __all__ = ["available_cores", "map_parts", "can_fork"]
 
@@ -38,10 +39,12 @@ def can_fork() -> bool:
     return "fork" in multiprocessing.get_all_start_methods() and not multiprocessing.current_process().daemon
 
 
-def _child(send: Any, function: Callable[..., Any], payload: tuple[Sequence[Any], ...], start: int, stop: int) -> None:
+def _child(
+    send: Connection, function: Callable[..., object], payload: tuple[Sequence[object], ...], start: int, stop: int
+) -> None:
     try:
         result = function(*(seq[start:stop] for seq in payload))
-        message: tuple[str, Any] = ("ok", result)
+        message: tuple[str, object] = ("ok", result)
     except BaseException as error:  # noqa: BLE001 - handed to the parent, which raises it
         message = ("error", error)
     try:
@@ -54,7 +57,7 @@ def _child(send: Any, function: Callable[..., Any], payload: tuple[Sequence[Any]
 
 def map_parts(
     function: Callable[..., R],
-    payload: tuple[Sequence[Any], ...],
+    payload: tuple[Sequence[object], ...],
     n: int,
     *,
     jobs: int,

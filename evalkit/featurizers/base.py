@@ -34,7 +34,10 @@ class Featurizer(Protocol):
     of the feature cache (``npy:``, whose vectors are on disk already).
     """
 
-    id: str
+    @property
+    def id(self) -> str:
+        """The model and every setting that changes the vectors."""
+        ...
 
     def featurize(self, texts: Sequence[str]) -> np.ndarray: ...
 

@@ -152,9 +152,9 @@ def featurize_texts(
     import numpy as np
     from tqdm import tqdm
 
-    use_cache = cache is not None and getattr(featurizer, "cacheable", True)
+    active = cache if cache is not None and getattr(featurizer, "cacheable", True) else None
     unique = list(dict.fromkeys(texts))
-    found = cache.lookup(featurizer.id, unique) if use_cache else {}
+    found = active.lookup(featurizer.id, unique) if active is not None else {}
     missing = [t for t in unique if t not in found]
 
     pending_texts: list[str] = []
@@ -171,15 +171,15 @@ def featurize_texts(
             chunk = missing[start : start + batch_size]
             rows = _checked(featurizer, chunk, featurizer.featurize(chunk))
             found.update(zip(chunk, rows))
-            if use_cache:
+            if active is not None:
                 pending_texts.extend(chunk)
                 pending_rows.append(rows)
                 if len(pending_texts) >= SHARD_SIZE:
-                    cache.store(featurizer.id, pending_texts, np.concatenate(pending_rows))
+                    active.store(featurizer.id, pending_texts, np.concatenate(pending_rows))
                     pending_texts, pending_rows = [], []
             bar.update(len(chunk))
-    if use_cache and pending_texts:
-        cache.store(featurizer.id, pending_texts, np.concatenate(pending_rows))
+    if active is not None and pending_texts:
+        active.store(featurizer.id, pending_texts, np.concatenate(pending_rows))
 
     if not texts:
         return np.zeros((0, 0), dtype=np.float32)

@@ -20,13 +20,14 @@ import hashlib
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from evalkit.errors import ConfigError, InputError
 from evalkit.featurizers.base import quiet_transformers, require, resolve_device, set_offline
 
 if TYPE_CHECKING:
     import numpy as np
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 __all__ = ["HFCausalFeaturizer"]
 
@@ -34,7 +35,7 @@ __all__ = ["HFCausalFeaturizer"]
 DEFAULT_MAX_TOKENS = 1024
 _WEIGHT_PATTERNS = ("*.safetensors", "*.bin", "*.pt", "*.pth", "*.h5", "*.msgpack")
 
-_MODELS: dict[tuple[str, str], tuple[Any, Any]] = {}
+_MODELS: dict[tuple[str, str], tuple[PreTrainedTokenizerBase, PreTrainedModel]] = {}
 _LOCK = threading.Lock()
 
 
@@ -106,7 +107,7 @@ class HFCausalFeaturizer:
             self._id = f"hf:{label}@{revision}+len{self.max_tokens}+last-token"
         return self._id
 
-    def _load(self) -> tuple[Any, Any]:
+    def _load(self) -> tuple[PreTrainedTokenizerBase, PreTrainedModel]:
         set_offline()
         require("torch", "transformers")
         device = resolve_device(self.device)

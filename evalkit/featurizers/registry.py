@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
 
 from evalkit.errors import ConfigError
 from evalkit.featurizers.base import Featurizer
@@ -21,7 +20,7 @@ FEATURIZER_NAMES = ("minilm", "hf:MODEL", "openai:MODEL", "npy:PATH")
 
 # One featurizer object per spec and settings, so that a model loads once per
 # process however many Mauve instances (systems, seeds) use it.
-_INSTANCES: dict[tuple[Any, ...], Featurizer] = {}
+_INSTANCES: dict[tuple[str, str, int | None, int | None, str | None, str | None], Featurizer] = {}
 _LOCK = threading.Lock()
 
 

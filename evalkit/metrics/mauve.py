@@ -26,10 +26,13 @@ import os
 import statistics
 import sys
 import tempfile
+import typing
 import warnings
 from collections.abc import Iterator, Sequence
 from importlib import metadata
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
+
+from annotated_types import Ge, Gt, Lt
 
 from evalkit.errors import ConfigError, InputError
 from evalkit.featurizers.base import Featurizer, require, set_offline
@@ -38,6 +41,10 @@ from evalkit.result import MetricResult
 
 if TYPE_CHECKING:
     import numpy as np
+    import numpy.typing as npt
+    from pydantic import TypeAdapter
+
+    from evalkit.featurizers.cache import FeatureCache
 
 __all__ = ["Mauve", "SmallSampleWarning", "SMALL_SAMPLE"]
 
@@ -81,17 +88,17 @@ class Mauve:
         self,
         *,
         featurizer: str | Featurizer = "minilm",
-        seeds: int = 5,
+        seeds: Annotated[int, Ge(1)] = 5,
         seed: int = 25,
-        num_buckets: int | str = "auto",
-        pca_max_data: int = -1,
-        kmeans_explained_var: float = 0.9,
-        kmeans_num_redo: int = 5,
-        kmeans_max_iter: int = 500,
-        mauve_scaling_factor: float = 5.0,
-        divergence_curve_discretization_size: int = 25,
-        max_text_length: int | None = None,
-        batch_size: int | None = None,
+        num_buckets: Annotated[int, Ge(2)] | Literal["auto"] = "auto",
+        pca_max_data: Literal[-1] | Annotated[int, Ge(1)] = -1,
+        kmeans_explained_var: Annotated[float, Gt(0), Lt(1)] = 0.9,
+        kmeans_num_redo: Annotated[int, Ge(1)] = 5,
+        kmeans_max_iter: Annotated[int, Ge(1)] = 500,
+        mauve_scaling_factor: Annotated[float, Gt(0)] = 5.0,
+        divergence_curve_discretization_size: Annotated[int, Ge(2)] = 25,
+        max_text_length: Annotated[int, Ge(1)] | None = None,
+        batch_size: Annotated[int, Ge(1)] | None = None,
         device: str | None = None,
         cache: bool = True,
         cache_dir: str | None = None,
@@ -103,31 +110,6 @@ class Mauve:
             parse_spec(featurizer)  # an unknown name fails now, not after loading data
         elif not isinstance(featurizer, Featurizer):
             raise ConfigError(f"featurizer must be a name or a Featurizer, not {type(featurizer).__name__}")
-        _check(seeds >= 1, "seeds", seeds, "must be at least 1")
-        if isinstance(num_buckets, str):
-            _check(num_buckets == "auto", "num_buckets", num_buckets, 'must be "auto" or an integer')
-        else:
-            _check(num_buckets >= 2, "num_buckets", num_buckets, "must be at least 2")
-        _check(pca_max_data != 0, "pca_max_data", pca_max_data, "must be -1 (all) or a positive count")
-        _check(
-            0 < kmeans_explained_var < 1,
-            "kmeans_explained_var",
-            kmeans_explained_var,
-            "must be between 0 and 1 (exclusive)",
-        )
-        _check(kmeans_num_redo >= 1, "kmeans_num_redo", kmeans_num_redo, "must be at least 1")
-        _check(kmeans_max_iter >= 1, "kmeans_max_iter", kmeans_max_iter, "must be at least 1")
-        _check(mauve_scaling_factor > 0, "mauve_scaling_factor", mauve_scaling_factor, "must be positive")
-        _check(
-            divergence_curve_discretization_size >= 2,
-            "divergence_curve_discretization_size",
-            divergence_curve_discretization_size,
-            "must be at least 2",
-        )
-        _check(
-            max_text_length is None or max_text_length >= 1, "max_text_length", max_text_length, "must be at least 1"
-        )
-        _check(batch_size is None or batch_size >= 1, "batch_size", batch_size, "must be at least 1")
         self.featurizer = featurizer
         self.seeds = seeds
         self.seed = seed
@@ -144,11 +126,14 @@ class Mauve:
         self.cache = cache
         self.cache_dir = cache_dir
         self.openai_base_url = openai_base_url
-        self._feature_cache: Any = None
+        self._feature_cache: FeatureCache | None = None
         # the last reference set's features: a comparison scores every system
         # against the same references, which are featurized (or read) once
-        self._memo: tuple[str, Any] | None = None
+        self._memo: tuple[str, np.ndarray] | None = None
         self._warned_small = False
+        # Until evalkit.options validates every metric's options from its
+        # signature, the constraints declared there are checked here.
+        _check_declared_constraints(self)
 
     @property
     def seed_list(self) -> list[int]:
@@ -212,7 +197,7 @@ class Mauve:
             unscored=unscored,
         )
 
-    def score_features(self, p_features: Any, q_features: Any) -> MetricResult:
+    def score_features(self, p_features: npt.ArrayLike, q_features: npt.ArrayLike) -> MetricResult:
         """MAUVE between precomputed feature arrays of shape ``(n, dim)``;
         the featurizer option is not used (the signature says ``feat:given``)."""
         import numpy as np
@@ -234,9 +219,9 @@ class Mauve:
 
     def _reference_texts(self, references: ReferencesInput | None, n_predictions: int) -> list[str]:
         if references is not None and not isinstance(references, str):
-            refs = list(references)
-            if all(isinstance(r, str) for r in refs):
-                return refs  # a flat set of reference texts, of any length
+            texts = [r for r in references if isinstance(r, str)]
+            if len(texts) == len(references):
+                return texts  # a flat set of reference texts, of any length
         items = normalize_references(references, n_predictions, metric=self.name)
         return [item[0] for item in items]
 
@@ -279,7 +264,7 @@ class Mauve:
 
     # -- MAUVE ---------------------------------------------------------------
 
-    def _mauve_options(self) -> dict[str, Any]:
+    def _mauve_options(self) -> dict[str, int | float | str]:
         return {
             "num_buckets": self.num_buckets,
             "pca_max_data": self.pca_max_data,
@@ -302,32 +287,14 @@ class Mauve:
     ) -> MetricResult:
         n_p = len(p_features)
         n_q = 0 if q_features is None else len(q_features)
-        notes = []
-        if dropped_p or dropped_q:
-            notes.append(
-                f"dropped {dropped_p} empty reference text(s) and {dropped_q} empty or missing "
-                "prediction(s), as mauve-text does"
-            )
-        if min(n_p, n_q) < SMALL_SAMPLE:
-            message = (
-                f"MAUVE is unreliable on fewer than {SMALL_SAMPLE:,} texts a side: this run has "
-                f"{n_p} reference and {n_q} prediction texts; read differences smaller than a few "
-                "seed standard deviations as noise"
-            )
-            notes.append(message)
-            # once per Mauve instance, i.e. once per comparison however many
-            # systems it scores (Python's own once-per-location filter does
-            # not hold: sklearn resets the warning registry inside MAUVE)
-            if not self._warned_small:
-                self._warned_small = True
-                warnings.warn(message, SmallSampleWarning, stacklevel=2)
+        notes = self._notes(n_p, n_q, dropped_p, dropped_q)
         if q_features is None:
             notes.append("no non-empty prediction: MAUVE cannot be computed")
             return self._make_result(
                 None, [], [], [], None, featurizer_id, n_p, n_q, dropped_p, dropped_q, notes, unscored
             )
         buckets = self.num_buckets
-        if buckets != "auto" and buckets > n_p + n_q:
+        if isinstance(buckets, int) and buckets > n_p + n_q:
             raise ConfigError(
                 f"num_buckets={buckets} is more than the {n_p + n_q} texts to cluster",
                 hint="use num_buckets=auto (about min(n_p, n_q)/10)",
@@ -354,6 +321,29 @@ class Mauve:
             notes,
             unscored,
         )
+
+    def _notes(self, n_p: int, n_q: int, dropped_p: int, dropped_q: int) -> list[str]:
+        """The result's warnings; the small-sample one is also a Python warning."""
+        notes = []
+        if dropped_p or dropped_q:
+            notes.append(
+                f"dropped {dropped_p} empty reference text(s) and {dropped_q} empty or missing "
+                "prediction(s), as mauve-text does"
+            )
+        if min(n_p, n_q) < SMALL_SAMPLE:
+            message = (
+                f"MAUVE is unreliable on fewer than {SMALL_SAMPLE:,} texts a side: this run has "
+                f"{n_p} reference and {n_q} prediction texts; read differences smaller than a few "
+                "seed standard deviations as noise"
+            )
+            notes.append(message)
+            # once per Mauve instance, i.e. once per comparison however many
+            # systems it scores (Python's own once-per-location filter does
+            # not hold: sklearn resets the warning registry inside MAUVE)
+            if not self._warned_small:
+                self._warned_small = True
+                warnings.warn(message, SmallSampleWarning, stacklevel=3)
+        return notes
 
     def _make_result(
         self,
@@ -440,9 +430,33 @@ def _version(*packages: str) -> str:
     return "none"
 
 
-def _check(ok: bool, option: str, value: Any, message: str) -> None:
-    if not ok:
-        raise ConfigError(f"option mauve.{option}={value!r} {message}")
+_ADAPTERS: dict[str, TypeAdapter[object]] = {}
+
+
+def _check_declared_constraints(metric: Mauve) -> None:
+    """Check every option declared with ``Annotated`` constraints in
+    :meth:`Mauve.__init__`'s signature against them, strictly (no conversion:
+    strings from the command line are converted before). To be removed once
+    the options layer validates every metric's signature."""
+    from pydantic import TypeAdapter, ValidationError
+
+    if not _ADAPTERS:
+        hints = typing.get_type_hints(Mauve.__init__, include_extras=True)
+        _ADAPTERS.update({name: TypeAdapter(hint) for name, hint in hints.items() if _constrained(hint)})
+    for name, adapter in _ADAPTERS.items():
+        value = getattr(metric, name)
+        try:
+            adapter.validate_python(value, strict=True)
+        except ValidationError as error:
+            wanted = " or ".join(dict.fromkeys(e["msg"][0].lower() + e["msg"][1:] for e in error.errors()))
+            raise ConfigError(f"option mauve.{name}={value!r}: {wanted}") from None
+
+
+def _constrained(hint: object) -> bool:
+    """Whether ``hint`` is, or is a union with, an ``Annotated`` type."""
+    if typing.get_origin(hint) is Annotated:
+        return True
+    return any(typing.get_origin(arg) is Annotated for arg in typing.get_args(hint))
 
 
 @contextlib.contextmanager

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any, ClassVar, Literal
+from typing import ClassVar, Literal
 
 from evalkit.errors import ConfigError
 from evalkit.metrics.base import ReferencesInput, check_predictions, normalize_references
@@ -89,7 +89,7 @@ class Rouge:
 
     # Metrics with the same joint key are scored in one pass by the runner:
     # the four ROUGE types share tokenisation.
-    def joint_key(self) -> tuple[Any, ...]:
+    def joint_key(self) -> tuple[str | bool | int | None, ...]:
         return ("rouge", self.use_stemmer, self.split_summaries, self.sentence_splitter, self.engine, self.jobs)
 
     def signature(self) -> str:

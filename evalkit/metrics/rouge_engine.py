@@ -242,9 +242,9 @@ def _score_with(
         if isinstance(refs, str):
             refs = (refs,)
         first_pair.append(len(pair_ref))
-        for ref in refs:
+        for reference in refs:
             pair_pred.append(p)
-            pair_ref.append(add(ref, len(number)))
+            pair_ref.append(add(reference, len(number)))
     single = len(pair_ref) == len(pred_text)
     batch = tokenize_batch(list(number), vocabulary)
     pred = np.array(pair_pred, dtype=np.int64)

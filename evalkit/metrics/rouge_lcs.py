@@ -19,13 +19,15 @@ docstring for why the rule is the same).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 __all__ = ["lcs_length", "match_masks", "lcs_positions", "HAVE_RAPIDFUZZ"]
 
+_rapidfuzz_lcs: Callable[[Sequence[int], Sequence[int]], int] | None
 try:  # C++ LCS length; exact on integer token ids (their hash is the id itself)
-    from rapidfuzz.distance.LCSseq import similarity as _rapidfuzz_lcs
+    from rapidfuzz.distance import LCSseq
 
+    _rapidfuzz_lcs = LCSseq.similarity
     HAVE_RAPIDFUZZ = True
 except ImportError:  # pragma: no cover - exercised by a test that hides rapidfuzz
     _rapidfuzz_lcs = None

@@ -87,8 +87,8 @@ def tokenize(text: str, use_stemmer: bool = False) -> list[str]:
     return [s for s in stems if _VALID_TOKEN_RE.match(s)]
 
 
-class _Ids(dict):
-    """Token -> integer id; a new token gets the next free id."""
+class _Ids(dict[bytes | str, int]):
+    """Token (bytes; a stem is str) -> integer id; a new token gets the next free id."""
 
     def __init__(self) -> None:
         super().__init__({_TEXT_MARK: _TEXT_END, _LINE_MARK: _LINE_END})
@@ -98,7 +98,7 @@ class _Ids(dict):
         return new
 
 
-class _StemIds(dict):
+class _StemIds(dict[bytes, int]):
     """Word -> id of its stem (``_DROPPED`` when rouge-score drops the stem)."""
 
     def __init__(self, ids: _Ids) -> None:
@@ -118,7 +118,7 @@ class Vocabulary:
     def __init__(self, use_stemmer: bool) -> None:
         self.use_stemmer = use_stemmer
         self._ids = _Ids()
-        self._lookup: dict[str, int] = _StemIds(self._ids) if use_stemmer else self._ids
+        self._lookup: _Ids | _StemIds = _StemIds(self._ids) if use_stemmer else self._ids
 
     def __len__(self) -> int:
         return len(self._ids) - 2

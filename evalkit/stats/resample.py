@@ -32,7 +32,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -45,6 +44,11 @@ __all__ = [
     "randomization_masks",
     "verdict_scores",
 ]
+
+#: The column sums a corpus metric turns into its score: Python numbers for
+#: the score on all items (as sacrebleu passes them), a numpy vector for each
+#: resample or randomization trial.
+Sums = list[float] | np.ndarray
 
 #: Upper bound on the number of array cells one vectorised step touches, so a
 #: large test set does not allocate gigabytes at once.
@@ -109,7 +113,7 @@ class SumStatistics:
     """
 
     rows: np.ndarray
-    from_sums: Callable[[Any], float]
+    from_sums: Callable[[Sums], float]
     sacrebleu_compatible: bool = False
 
     def __post_init__(self) -> None:

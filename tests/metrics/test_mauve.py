@@ -274,6 +274,55 @@ def test_bad_options_are_config_errors(options, message):
         create_metric("mauve", **options)
 
 
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (dict(seeds=0), "option mauve.seeds=0: input should be greater than or equal to 1"),
+        (dict(seeds="3"), "option mauve.seeds='3': input should be a valid integer"),
+        (
+            dict(num_buckets=1),
+            "option mauve.num_buckets=1: input should be greater than or equal to 2 or input should be 'auto'",
+        ),
+        (dict(num_buckets="many"), "option mauve.num_buckets='many'"),
+        (
+            dict(pca_max_data=0),
+            "option mauve.pca_max_data=0: input should be -1 or input should be greater than or equal to 1",
+        ),
+        (dict(kmeans_explained_var=1.0), "option mauve.kmeans_explained_var=1.0: input should be less than 1"),
+        (dict(kmeans_explained_var=0), "option mauve.kmeans_explained_var=0: input should be greater than 0"),
+        (dict(kmeans_num_redo=0), "option mauve.kmeans_num_redo=0"),
+        (dict(kmeans_max_iter=0), "option mauve.kmeans_max_iter=0"),
+        (dict(mauve_scaling_factor=-1.0), "option mauve.mauve_scaling_factor=-1.0: input should be greater than 0"),
+        (dict(divergence_curve_discretization_size=1), "option mauve.divergence_curve_discretization_size=1"),
+        (dict(max_text_length=0), "option mauve.max_text_length=0: input should be greater than or equal to 1"),
+        (dict(batch_size=0), "option mauve.batch_size=0"),
+    ],
+)
+def test_python_api_checks_the_constraints_declared_in_the_signature(options, message):
+    with pytest.raises(ConfigError) as info:
+        Mauve(**options)
+    assert str(info.value).startswith(message)
+
+
+def test_valid_edge_values_are_accepted():
+    m = Mauve(seeds=1, num_buckets=2, pca_max_data=1, kmeans_explained_var=0.01, mauve_scaling_factor=5, batch_size=1)
+    assert (m.seeds, m.num_buckets, m.pca_max_data, m.mauve_scaling_factor, m.batch_size) == (1, 2, 1, 5, 1)
+    assert Mauve(max_text_length=None, pca_max_data=-1).pca_max_data == -1
+
+
+def test_constraints_are_declared_in_the_signature():
+    # what the options layer reads (typing.get_type_hints(..., include_extras=True))
+    import typing
+
+    import annotated_types
+
+    hints = typing.get_type_hints(Mauve.__init__, include_extras=True)
+    num_buckets = typing.get_args(hints["num_buckets"])
+    assert typing.get_args(num_buckets[0]) == (int, annotated_types.Ge(2))
+    assert num_buckets[1] == typing.Literal["auto"]
+    assert typing.get_args(hints["kmeans_explained_var"]) == (float, annotated_types.Gt(0), annotated_types.Lt(1))
+
+
 # -- the feature cache through the runner -----------------------------------------------
 
 
