@@ -20,14 +20,14 @@ import inspect
 import json
 import typing
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from evalkit.errors import ConfigError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from pydantic import BaseModel
+    from pydantic import BaseModel, ValidationError
 
-__all__ = ["option_names", "parse_set_options", "validate_options"]
+__all__ = ["checked_options", "option_names", "parse_set_options", "validate_options"]
 
 
 def _init(cls: type) -> Callable[..., None]:
@@ -81,6 +81,26 @@ def _split_lists(cls: type, options: Mapping[str, object]) -> dict[str, object]:
     return out
 
 
+def _admits(annotation: Any, kind: type) -> bool:
+    if annotation is kind:
+        return True
+    return any(_admits(arg, kind) for arg in typing.get_args(annotation))
+
+
+def _none_strings(cls: type, options: Mapping[str, object]) -> dict[str, object]:
+    """``"none"`` / ``"null"`` -> ``None`` for options that admit ``None`` but
+    no string (``mauve.max_text_length=none``); an option that takes strings
+    keeps the string (``bleu.tokenize=none`` is sacrebleu's tokenizer)."""
+    hints = _hints(cls)
+    out = dict(options)
+    for key, value in options.items():
+        hint = hints.get(key)
+        if isinstance(value, str) and value.lower() in ("none", "null") and hint is not None:
+            if _admits(hint, type(None)) and not _admits(hint, str):
+                out[key] = None
+    return out
+
+
 def _hints(cls: type) -> dict[str, Any]:
     try:
         return typing.get_type_hints(_init(cls))
@@ -97,6 +117,15 @@ def _is_sequence(annotation: Any) -> bool:
     return any(_is_sequence(arg) for arg in typing.get_args(annotation) if origin is not None)
 
 
+def _message(metric: str, exc: ValidationError, options: Mapping[str, object]) -> str:
+    """``option mauve.num_buckets=1: input should be ... or input should be 'auto'``:
+    the first bad option, with every alternative a union offered."""
+    errors = exc.errors()
+    key = str(errors[0]["loc"][0]) if errors[0]["loc"] else "?"
+    wanted = dict.fromkeys(e["msg"][0].lower() + e["msg"][1:] for e in errors if e["loc"] and e["loc"][0] == key)
+    return f"option {metric}.{key}={options.get(key)!r}: {' or '.join(wanted)}"
+
+
 def validate_options(metric: str, cls: type, options: Mapping[str, object]) -> dict[str, object]:
     """Options for ``cls`` converted to their declared types; raises
     :class:`ConfigError` naming ``metric.option`` for an unknown option or a
@@ -111,14 +140,29 @@ def validate_options(metric: str, cls: type, options: Mapping[str, object]) -> d
             )
     if getattr(cls, "options_model", None) is not None:
         return dict(options)
-    values = _split_lists(cls, options)
+    values = _split_lists(cls, _none_strings(cls, options))
     try:
         model = _model(cls).model_validate(values)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        key = str(first["loc"][0]) if first["loc"] else "?"
-        raise ConfigError(f"option {metric}.{key}={options.get(key)!r}: {first['msg']}") from None
+        raise ConfigError(_message(metric, exc, options)) from None
     return {key: getattr(model, key) for key in values}
+
+
+InitMethod = TypeVar("InitMethod", bound=Callable[..., None])
+
+
+def checked_options(init: InitMethod) -> InitMethod:
+    """Decorate a metric's ``__init__`` so that its options are validated
+    against its own signature (types, defaults, ``Annotated`` constraints)
+    however the metric is built: ``Mauve(num_buckets=1)`` fails as
+    ``--set mauve.num_buckets=1`` does."""
+
+    @functools.wraps(init)
+    def wrapper(self: object, **options: object) -> None:
+        cls = type(self)
+        init(self, **validate_options(str(getattr(cls, "name", cls.__name__)), cls, options))
+
+    return typing.cast(InitMethod, wrapper)
 
 
 def parse_set_options(items: list[str]) -> dict[str, dict[str, object]]:

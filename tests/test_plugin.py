@@ -129,7 +129,7 @@ def test_plugin_option_errors_are_config_errors(evalkit_cli, plugin_site, write,
         tmp_path / "o",
         env={"PYTHONPATH": str(plugin_site)},
     )
-    assert proc.returncode == 2 and "length_ratio.cap='big': Input should be a valid number" in proc.stderr
+    assert proc.returncode == 2 and "length_ratio.cap='big': input should be a valid number" in proc.stderr
 
 
 def test_without_the_plugin_the_name_is_unknown(evalkit_cli, write, tmp_path):

@@ -26,7 +26,6 @@ import os
 import statistics
 import sys
 import tempfile
-import typing
 import warnings
 from collections.abc import Iterator, Sequence
 from importlib import metadata
@@ -37,12 +36,12 @@ from annotated_types import Ge, Gt, Lt
 from evalkit.errors import ConfigError, InputError
 from evalkit.featurizers.base import Featurizer, require, set_offline
 from evalkit.metrics.base import ReferencesInput, check_predictions, normalize_references
+from evalkit.options import checked_options
 from evalkit.result import MetricResult
 
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
-    from pydantic import TypeAdapter
 
     from evalkit.featurizers.cache import FeatureCache
 
@@ -84,6 +83,7 @@ class Mauve:
     name: ClassVar[str] = "mauve"
     needs_references: ClassVar[bool] = True
 
+    @checked_options
     def __init__(
         self,
         *,
@@ -131,9 +131,6 @@ class Mauve:
         # against the same references, which are featurized (or read) once
         self._memo: tuple[str, np.ndarray] | None = None
         self._warned_small = False
-        # Until evalkit.options validates every metric's options from its
-        # signature, the constraints declared there are checked here.
-        _check_declared_constraints(self)
 
     @property
     def seed_list(self) -> list[int]:
@@ -385,6 +382,7 @@ class Mauve:
             signature=self.signature(featurizer_id),
             higher_is_better=True,
             scale="0-1",
+            bounds=(0.0, 1.0),
             n_scored=n_q,
             n_unscored=dropped_q,
         )
@@ -428,35 +426,6 @@ def _version(*packages: str) -> str:
         except metadata.PackageNotFoundError:
             continue
     return "none"
-
-
-_ADAPTERS: dict[str, TypeAdapter[object]] = {}
-
-
-def _check_declared_constraints(metric: Mauve) -> None:
-    """Check every option declared with ``Annotated`` constraints in
-    :meth:`Mauve.__init__`'s signature against them, strictly (no conversion:
-    strings from the command line are converted before). To be removed once
-    the options layer validates every metric's signature."""
-    from pydantic import TypeAdapter, ValidationError
-
-    if not _ADAPTERS:
-        hints = typing.get_type_hints(Mauve.__init__, include_extras=True)
-        _ADAPTERS.update({name: TypeAdapter(hint) for name, hint in hints.items() if _constrained(hint)})
-    for name, adapter in _ADAPTERS.items():
-        value = getattr(metric, name)
-        try:
-            adapter.validate_python(value, strict=True)
-        except ValidationError as error:
-            wanted = " or ".join(dict.fromkeys(e["msg"][0].lower() + e["msg"][1:] for e in error.errors()))
-            raise ConfigError(f"option mauve.{name}={value!r}: {wanted}") from None
-
-
-def _constrained(hint: object) -> bool:
-    """Whether ``hint`` is, or is a union with, an ``Annotated`` type."""
-    if typing.get_origin(hint) is Annotated:
-        return True
-    return any(typing.get_origin(arg) is Annotated for arg in typing.get_args(hint))
 
 
 @contextlib.contextmanager

@@ -62,7 +62,7 @@ CASES = [
             "--set",
             "rouge.use_stemmer=maybe",
         ],
-        ["use_stemmer='maybe'", "Input should be a valid boolean"],
+        ["use_stemmer='maybe'", "input should be a valid boolean"],
     ),
     (
         [
@@ -76,7 +76,7 @@ CASES = [
             "--set",
             "bleu.max_ngram_order=four",
         ],
-        ["bleu.max_ngram_order='four'", "Input should be a valid integer"],
+        ["bleu.max_ngram_order='four'", "input should be a valid integer"],
     ),
     (
         ["score", "--metric", "bleu", "--predictions", "{pred}", "--references", "{ref}", "--set", "bleu_tokenize"],

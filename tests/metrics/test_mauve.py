@@ -278,7 +278,7 @@ def test_bad_options_are_config_errors(options, message):
     "options, message",
     [
         (dict(seeds=0), "option mauve.seeds=0: input should be greater than or equal to 1"),
-        (dict(seeds="3"), "option mauve.seeds='3': input should be a valid integer"),
+        (dict(seeds="three"), "option mauve.seeds='three': input should be a valid integer"),
         (
             dict(num_buckets=1),
             "option mauve.num_buckets=1: input should be greater than or equal to 2 or input should be 'auto'",
