@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import functools
 import types
 import typing
 from collections.abc import Iterable, Mapping
@@ -79,11 +78,16 @@ def field_help(cls: type) -> dict[str, str]:
     return {f.name: str(f.metadata.get("help", "")) for f in dataclasses.fields(cls)}
 
 
-@functools.cache
-def _adapter(cls: type) -> TypeAdapter[Any]:
-    from pydantic import TypeAdapter
+_ADAPTERS: dict[type, TypeAdapter[Any]] = {}
 
-    return TypeAdapter(cls)
+
+def _adapter(cls: type) -> TypeAdapter[Any]:
+    """One pydantic adapter per settings class, built when first needed."""
+    if cls not in _ADAPTERS:
+        from pydantic import TypeAdapter
+
+        _ADAPTERS[cls] = TypeAdapter(cls)
+    return _ADAPTERS[cls]
 
 
 def _message(exc: ValidationError, values: Mapping[str, object], where: str) -> str:

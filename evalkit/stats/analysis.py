@@ -39,7 +39,7 @@ import numpy as np
 from evalkit.errors import ConfigError
 from evalkit.metrics.base import CorpusStatisticsMetric, has_capability
 from evalkit.stats.bootstrap import DEFAULT_RESAMPLES, DEFAULT_SEED, Interval, bootstrap_ci
-from evalkit.stats.resample import ItemStatistics, MeanStatistics, SeedStatistics, SumStatistics
+from evalkit.stats.resample import ItemStatistics, MeanStatistics, SeedStatistics, Sums, SumStatistics
 from evalkit.stats.significance import (
     DEFAULT_TRIALS,
     METHODS,
@@ -210,8 +210,8 @@ def _corpus_source(comparison: Comparison, name: str) -> _Source | None:
     position = {s: {int(item): k for k, item in enumerate(idx)} for s, idx in scored.items()}
     compatible = _uses_sacrebleu(metric)
 
-    def from_sums(sums: Sequence[float]) -> float:
-        return corpus.value_from_statistics([sums])
+    def from_sums(sums: Sums) -> float:
+        return corpus.value_from_statistics([list(sums)])
 
     def build(system: str, items: np.ndarray) -> SumStatistics:
         take = [position[system][int(i)] for i in items]
