@@ -209,12 +209,13 @@ def _text(value: object) -> str | None:
 
 
 def _flags(record: Mapping[str, object]) -> list[str]:
+    # the judge run records {system: [reasons]}: "verdict marker", "instruction to the judge"...
     found = record.get("possible_injection")
     out = []
     if isinstance(found, Mapping):
-        for system, phrases in found.items():
-            listed = ", ".join(repr(p) for p in phrases) if isinstance(phrases, (list, tuple)) else repr(phrases)
-            out.append(f"possible_injection: answer of {system!r} contains {listed}")
+        for system, reasons in found.items():
+            listed = ", ".join(map(str, reasons)) if isinstance(reasons, (list, tuple)) else str(reasons)
+            out.append(f"possible_injection: answer of {system!r}: {listed}")
     return out
 
 
