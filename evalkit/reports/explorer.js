@@ -4,7 +4,7 @@
 (() => {
   'use strict';
   const PAGE = 50;
-  const CLIP = 220;
+  const CLIP = 160;
   const root = document.getElementById('explorer');
   const $ = (id) => document.getElementById(id);
   const ui = {
@@ -35,9 +35,14 @@
   async function decode(node) {
     const text = node.textContent;
     if (node.getAttribute('data-encoding') !== 'gzip+base64') return JSON.parse(text);
-    const binary = atob(text.trim());
-    const bytes = new Uint8Array(binary.length);
-    for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+    let bytes;
+    if (typeof Uint8Array.fromBase64 === 'function') {
+      bytes = Uint8Array.fromBase64(text.trim());
+    } else {
+      const binary = atob(text.trim());
+      bytes = new Uint8Array(binary.length);
+      for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+    }
     const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'));
     return JSON.parse(await new Response(stream).text());
   }
@@ -159,6 +164,25 @@
     D.systems.forEach((name, j) => tr.append(el('th', j === D.base ? 'ex-base' : null, j === D.base ? `${name} (baseline)` : name)));
     if (D.judge.length) tr.append(el('th', null, 'judge'));
     ui.table.tHead.replaceChildren(tr);
+    // Fixed column widths: the browser lays a page out without measuring every cell.
+    const weights = [];
+    if (D.prompts) weights.push(1.1);
+    if (D.references) weights.push(1);
+    for (const _ of D.systems) weights.push(1);
+    if (D.judge.length) weights.push(0.9);
+    const total = weights.reduce((a, b) => a + b, 0);
+    const cols = el('colgroup');
+    const first = el('col');
+    first.style.width = '56px';
+    cols.append(first);
+    for (const w of weights) {
+      const col = el('col');
+      col.style.width = `${((100 * w) / total).toFixed(2)}%`;
+      cols.append(col);
+    }
+    ui.table.querySelector('colgroup')?.remove();
+    ui.table.prepend(cols);
+    ui.table.style.minWidth = `${56 + Math.round(total * 170)}px`;
   }
 
   function scoreLines(i, j) {
@@ -227,6 +251,7 @@
   }
 
   function render() {
+    const started = performance.now();
     const key = compute();
     const pages = Math.max(1, Math.ceil(state.rows.length / PAGE));
     state.page = Math.min(state.page, pages - 1);
@@ -245,6 +270,10 @@
     ui.status.dataset.matching = String(state.rows.length);
     ui.pick.hidden = state.pick === null;
     ui.pickText.textContent = state.pick ? state.pick.label : '';
+    // For benchmarks: how long filtering, sorting, drawing and laying out the
+    // rows took (reading a size makes the layout happen now, not later).
+    void ui.table.offsetHeight;
+    root.dataset.lastRenderMs = (performance.now() - started).toFixed(1);
   }
 
   // ---- an opened item ------------------------------------------------------
@@ -335,7 +364,14 @@
     return box;
   }
 
+  function markOpenRow() {
+    for (const tr of ui.table.tBodies[0].rows) {
+      tr.classList.toggle('ex-open-row', Number(tr.dataset.item) === state.open);
+    }
+  }
+
   function open(i) {
+    const started = performance.now();
     state.open = i;
     const detail = ui.detail;
     const head = el('div', 'ex-detail-head');
@@ -369,8 +405,9 @@
     detail.replaceChildren(...parts);
     detail.hidden = false;
     detail.dataset.item = String(i);
-    render();
+    markOpenRow();
     detail.scrollIntoView({ block: 'start' });
+    root.dataset.lastRenderMs = (performance.now() - started).toFixed(1);
   }
 
   // ---- clicks on the plots ---------------------------------------------------
@@ -438,7 +475,7 @@
       if (event.target.id === 'ex-close') {
         ui.detail.hidden = true;
         state.open = null;
-        render();
+        markOpenRow();
       }
     });
     document.addEventListener('click', (event) => {
