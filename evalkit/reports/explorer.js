@@ -118,7 +118,7 @@
   }
 
   // ---- state -------------------------------------------------------------
-  const state = { query: '', show: 'all', sort: 'item', dir: 'auto', pick: null, page: 0, open: null, rows: [] };
+  const state = { query: '', show: 'all', sort: 'item', dir: 'auto', pick: null, page: 0, open: null, rows: [], key: null };
   let D = null, KEYS = [], SHOWS = [];
 
   function fillSelect(select, options) {
@@ -129,11 +129,40 @@
     }));
   }
 
+  // The lower-cased text of every item, built in idle time after the first
+  // render so that the first search need not wait for it.
+  function buildHaystack(deadline) {
+    if (D.hay === null) D.hay = [];
+    while (D.hay.length < D.n && (!deadline || deadline.timeRemaining() > 2)) {
+      const end = Math.min(D.n, D.hay.length + 500);
+      for (let i = D.hay.length; i < end; i++) D.hay.push(haystack(D, i));
+    }
+    if (deadline && D.hay.length < D.n) idle(buildHaystack);
+  }
+  function idle(callback) {
+    if (typeof requestIdleCallback === 'function') requestIdleCallback(callback);
+    else setTimeout(() => callback({ timeRemaining: () => 10 }), 50);
+  }
+
+  // A sort key's values for all items, computed once: NaN for unscored.
+  const keyCache = new Map();
+  function keyValues(key) {
+    if (!keyCache.has(key.id)) {
+      const values = new Float64Array(D.n);
+      for (let i = 0; i < D.n; i++) {
+        const v = key.value(i);
+        values[i] = v === null ? NaN : v;
+      }
+      keyCache.set(key.id, values);
+    }
+    return keyCache.get(key.id);
+  }
+
   function compute() {
     const show = SHOWS.find((o) => o.id === state.show) || SHOWS[0];
     const key = KEYS.find((k) => k.id === state.sort) || KEYS[0];
     const terms = state.query.toLowerCase().split(/\s+/).filter(Boolean);
-    if (terms.length && D.hay === null) D.hay = Array.from({ length: D.n }, (_, i) => haystack(D, i));
+    if (terms.length && (D.hay === null || D.hay.length < D.n)) buildHaystack(null);
     const rows = [];
     for (let i = 0; i < D.n; i++) {
       if (!show.test(i)) continue;
@@ -143,16 +172,15 @@
     }
     const dir = state.dir === 'auto' ? key.natural : state.dir;
     const sign = dir === 'desc' ? -1 : 1;
-    const values = new Map(rows.map((i) => [i, key.value(i)]));
+    const values = keyValues(key);
     rows.sort((a, b) => {
-      const va = values.get(a), vb = values.get(b);
-      if (va === null && vb === null) return a - b;
-      if (va === null) return 1; // unscored last, whatever the order
-      if (vb === null) return -1;
+      const va = values[a], vb = values[b];
+      const na = Number.isNaN(va), nb = Number.isNaN(vb);
+      if (na || nb) return na && nb ? a - b : na ? 1 : -1; // unscored last, whatever the order
       return (va - vb) * sign || a - b;
     });
     state.rows = rows;
-    return key;
+    state.key = key;
   }
 
   // ---- the table -----------------------------------------------------------
@@ -250,9 +278,11 @@
     return td;
   }
 
-  function render() {
+  // recompute: filter and sort again (not needed to turn a page)
+  function render(recompute = true) {
     const started = performance.now();
-    const key = compute();
+    if (recompute || !state.key) compute();
+    const key = state.key;
     const pages = Math.max(1, Math.ceil(state.rows.length / PAGE));
     state.page = Math.min(state.page, pages - 1);
     const start = state.page * PAGE;
@@ -459,8 +489,8 @@
     ui.show.addEventListener('change', () => { state.show = ui.show.value; state.page = 0; render(); });
     ui.sort.addEventListener('change', () => { state.sort = ui.sort.value; state.page = 0; render(); });
     ui.dir.addEventListener('change', () => { state.dir = ui.dir.value; state.page = 0; render(); });
-    ui.prev.addEventListener('click', () => { state.page -= 1; render(); });
-    ui.next.addEventListener('click', () => { state.page += 1; render(); });
+    ui.prev.addEventListener('click', () => { state.page -= 1; render(false); });
+    ui.next.addEventListener('click', () => { state.page += 1; render(false); });
     ui.pickClear.addEventListener('click', () => { state.pick = null; state.page = 0; render(); });
     ui.reset.addEventListener('click', () => {
       Object.assign(state, { query: '', show: 'all', sort: 'item', dir: 'auto', pick: null, page: 0 });
@@ -496,6 +526,7 @@
     render();
     root.dataset.state = 'ready';
     root.dataset.firstRenderMs = String(Math.round(performance.now()));
+    idle(buildHaystack);
   }
 
   main().catch((error) => {

@@ -114,7 +114,7 @@ HUMAN = {(CAND, BASE, i): ("win" if i % 2 else "loss") for i in range(0, N, 3)}
 @pytest.fixture(scope="module")
 def world():
     systems, references, prompts = _inputs()
-    comparison = evalkit.compare(systems, references=references, metrics="rouge1,bleu")
+    comparison = evalkit.compare(systems, references=references, metrics="rouge1,bleu,ter")
     judged = judge_items_from_records(_judge_records(), human_labels=HUMAN)
     data = explorer_data_from(comparison, judged, prompts=prompts, baseline=BASE)
     pairwise = [j for j in judged if j.mode == "pairwise"]
@@ -308,6 +308,14 @@ def test_sort_by_difference_from_the_baseline_and_by_disagreement(browser, world
     assert "sorted by rouge1: " + CAND + " − baseline, ascending" in page.eval(
         "document.getElementById('ex-status').textContent"
     )
+
+    # TER: lower is better, so the worst difference is the largest
+    t = [m.name for m in data.metrics].index("ter")
+    assert data.metrics[t].higher_is_better is False
+    page.select("#ex-sort", f"diff:{t}:{j}")
+    cand, base = data.scores["ter"][CAND], data.scores["ter"][BASE]
+    diffs = [None if a is None or b is None else round(a, 6) - round(b, 6) for a, b in zip(cand, base)]
+    assert _shown_items(page) == _expected_order(diffs, descending=True)[:50]
 
     page.select("#ex-sort", f"spread:{k}")
     per_item = [[round(v, 6) for s in data.systems if (v := data.scores["rouge1"][s][i]) is not None] for i in range(N)]
