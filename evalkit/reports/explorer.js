@@ -79,7 +79,7 @@
   }
 
   // ---- sort keys ---------------------------------------------------------
-  // A key: {id, label, value(i) -> number|null, worstFirst: 'asc'|'desc'}
+  // A key: {id, label, value(i) -> number or null, natural: the order that puts the worst (or largest) first}
   function sortKeys(D) {
     const keys = [{ id: 'item', label: 'item number', value: (i) => i, natural: 'asc' }];
     D.metrics.forEach((m, k) => {
