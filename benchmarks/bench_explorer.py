@@ -27,10 +27,9 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-sys.path.insert(0, str(ROOT))  # evalkit and tests/ from this checkout
-sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(ROOT))  # evalkit, benchmarks/ and tests/ from this checkout
 
-import data  # noqa: E402  (benchmarks/data.py)
+from benchmarks import data  # noqa: E402
 
 SYSTEMS = ("baseline", "candidate", "small", "tuned")
 METRICS = "rouge1,rougeL,bleu,chrf"

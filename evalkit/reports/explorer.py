@@ -349,7 +349,7 @@ _JSON_ESCAPES: dict[str | int, str | int | None] = {
 }
 
 
-def script_json(value: JSONValue) -> str:
+def script_json(value: object) -> str:
     """JSON that is safe inside ``<script type="application/json">``: it cannot
     close the element or start a comment, and JavaScript reads it unchanged.
 
@@ -361,7 +361,7 @@ def script_json(value: JSONValue) -> str:
     return text.translate(str.maketrans(_JSON_ESCAPES))
 
 
-def embed(value: JSONValue, *, compress: bool | None = None) -> tuple[str, str]:
+def embed(value: object, *, compress: bool | None = None) -> tuple[str, str]:
     """``(encoding, text)`` for the data element: ``"json"`` or ``"gzip+base64"``.
 
     ``compress=None`` compresses when the JSON is over :data:`COMPRESS_ABOVE`

@@ -11,7 +11,10 @@ import re
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -37,9 +40,7 @@ from evalkit.reports.explorer import (
 from evalkit.reports.html import render_html
 from evalkit.result import MetricResult
 from evalkit.runner import Comparison
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "judge"))
-from scripted_server import Reply, ScriptedServer, user_text  # noqa: E402
+from tests.judge.scripted_server import Reply, ScriptedServer, user_text
 
 DANGEROUS = ("<", ">", "&", "\u2028", "\u2029")
 JSON_VALUES = st.recursive(
@@ -50,7 +51,7 @@ JSON_VALUES = st.recursive(
 
 
 @given(JSON_VALUES)
-def test_script_json_cannot_close_its_element_and_reads_back_unchanged(value):
+def test_script_json_cannot_close_its_element_and_reads_back_unchanged(value: object) -> None:
     text = script_json(value)
     assert not any(c in text for c in DANGEROUS)
     assert json.loads(text) == value
@@ -60,14 +61,14 @@ def test_script_json_cannot_close_its_element_and_reads_back_unchanged(value):
     "text",
     ["</script><script>alert(1)</script>", "<!--<script>", "a\u2028b\u2029c", "&lt;", "</SCRIPT >"],
 )
-def test_script_json_on_known_breakouts(text):
+def test_script_json_on_known_breakouts(text: str) -> None:
     embedded = script_json({"t": text})
     assert "</" not in embedded.lower() and "<!--" not in embedded
     assert json.loads(embedded) == {"t": text}
 
 
-def _small(**changes) -> ExplorerData:
-    fields = dict(
+def _small() -> ExplorerData:
+    return ExplorerData(
         systems=("a", "b"),
         baseline="a",
         n_items=2,
@@ -77,11 +78,9 @@ def _small(**changes) -> ExplorerData:
         metrics=(MetricColumn("rouge1"),),
         scores={"rouge1": {"a": (1.0, 0.5), "b": (0.25, None)}},
     )
-    fields.update(changes)
-    return ExplorerData(**fields)
 
 
-def test_embed_compresses_large_data_and_both_encodings_read_back():
+def test_embed_compresses_large_data_and_both_encodings_read_back() -> None:
     data = _small()
     value = payload(data)
     encoding, text = embed(value)
@@ -96,7 +95,7 @@ def test_embed_compresses_large_data_and_both_encodings_read_back():
     assert embed(big) == embed(big)  # no timestamp inside: the same data give the same page
 
 
-def test_payload_keeps_unscored_and_missing_as_null_never_zero():
+def test_payload_keeps_unscored_and_missing_as_null_never_zero() -> None:
     value = payload(_small())
     assert value["outputs"] == [["x", "y"], ["x", None]]
     assert value["scores"] == [[[1.0, 0.5], [0.25, None]]]
@@ -104,31 +103,37 @@ def test_payload_keeps_unscored_and_missing_as_null_never_zero():
 
 
 @pytest.mark.parametrize(
-    "changes, error, message",
+    "change, error, message",
     [
-        ({"outputs": {"a": ("x",), "b": ("x", None)}}, InputError, "got 1 outputs of 'a' for 2 items"),
-        ({"prompts": ("p0",)}, InputError, "got 1 prompts for 2 items"),
+        (lambda d: replace(d, outputs={"a": ("x",), "b": ("x", None)}), InputError, "got 1 outputs of 'a' for 2 items"),
+        (lambda d: replace(d, prompts=("p0",)), InputError, "got 1 prompts for 2 items"),
         (
-            {"judge": (JudgeItem("single", 5, ("a",), None, 7.0, None, ()),)},
+            lambda d: replace(d, judge=(JudgeItem("single", 5, ("a",), None, 7.0, None, ()),)),
             InputError,
             "item 5 (a) is outside the 2 items",
         ),
-        ({"baseline": "c"}, ValueError, "baseline 'c' is not one of the systems"),
-        ({"scores": {"rouge1": {"a": (1.0, float("nan")), "b": (0.0, 0.0)}}}, ValueError, "non-finite score"),
-        ({"scores": {"bleu": {"a": (1.0, 1.0), "b": (0.0, 0.0)}}}, ValueError, "scores are given for"),
+        (lambda d: replace(d, baseline="c"), ValueError, "baseline 'c' is not one of the systems"),
+        (
+            lambda d: replace(d, scores={"rouge1": {"a": (1.0, float("nan")), "b": (0.0, 0.0)}}),
+            ValueError,
+            "non-finite score",
+        ),
+        (lambda d: replace(d, scores={"bleu": {"a": (1.0, 1.0), "b": (0.0, 0.0)}}), ValueError, "scores are given for"),
     ],
 )
-def test_inconsistent_data_are_refused_with_a_clear_message(changes, error, message):
+def test_inconsistent_data_are_refused_with_a_clear_message(
+    change: Callable[[ExplorerData], ExplorerData], error: type[Exception], message: str
+) -> None:
     with pytest.raises(error, match=re.escape(message)):
-        _small(**changes)
+        change(_small())
 
 
-def test_a_judge_item_names_as_many_systems_as_its_mode_needs():
+def test_a_judge_item_names_as_many_systems_as_its_mode_needs() -> None:
     with pytest.raises(ValueError, match="a pairwise judge item names 1 systems"):
         JudgeItem("pairwise", 0, ("a",), "win", 1.0, True, ())
 
 
-def test_explorer_data_from_a_comparison():
+def test_explorer_data_from_a_comparison() -> None:
     c = evalkit.compare(
         {"a": ["the cat sat", "a dog", None], "b": ["the cat", "a dog ran", "it rained"]},
         references=[["the cat sat", "a cat sat"], "a dog ran", "it rained"],
@@ -146,7 +151,7 @@ def test_explorer_data_from_a_comparison():
     assert data.scores["rouge1"]["a"][2] is None  # the missing output is unscored, not 0
 
 
-def test_a_metric_without_per_item_scores_gets_no_column():
+def test_a_metric_without_per_item_scores_gets_no_column() -> None:
     results = {
         ("a", "rouge1"): MetricResult(metric="rouge1", value=0.5, per_item=(0.5, 0.5)),
         ("a", "mauve"): MetricResult(metric="mauve", value=0.9, per_item=(), n_scored=2, n_unscored=0),
@@ -159,7 +164,7 @@ def test_a_metric_without_per_item_scores_gets_no_column():
     assert data.references is None and data.prompts is None
 
 
-def test_the_page_embeds_the_data_once_and_allows_only_its_own_script():
+def test_the_page_embeds_the_data_once_and_allows_only_its_own_script() -> None:
     c = evalkit.compare(
         {"base": ["the cat sat on the mat", "unique-output-token-913"], "new": ["the cat", "a dog"]},
         references=["the cat sat on the mat", "a dog"],
@@ -179,7 +184,7 @@ def test_the_page_embeds_the_data_once_and_allows_only_its_own_script():
     assert page.rindex("</figure>") < page.index('id="explorer"') < page.index("<h2>Signatures</h2>")
 
 
-def test_plot_marks_carry_what_the_explorer_needs_to_open_their_items():
+def test_plot_marks_carry_what_the_explorer_needs_to_open_their_items() -> None:
     c = evalkit.compare({"a": ["x y", "x"], 'b"<': ["x z", "y"]}, references=["x y", "x"], metrics="rouge1")
     page = render_html(c, analyze(c, baseline="a", n_resamples=50))
     assert 'data-pick="score" data-metric="rouge1" data-system="b&quot;&lt;"' in page
@@ -192,10 +197,12 @@ def test_plot_marks_carry_what_the_explorer_needs_to_open_their_items():
 
 
 def _answer(text: str, slot: str) -> str:
-    return re.search(rf"<<<{slot} \S+>>>\n(.*?)\n<<<END {slot}", text, flags=re.S).group(1)
+    found = re.search(rf"<<<{slot} \S+>>>\n(.*?)\n<<<END {slot}", text, flags=re.S)
+    assert found is not None, text
+    return found.group(1)
 
 
-def _judge(request, n):
+def _judge(request: dict[str, Any], n: int) -> Reply:
     """Prefers the answer that says "good"; on items that say "biased" it
     always picks the first answer (position bias)."""
     text = user_text(request)
@@ -207,7 +214,7 @@ def _judge(request, n):
     return Reply("The second is better. Verdict: [[B]]" if "good" in second else "Same. Verdict: [[tie]]")
 
 
-def test_judge_items_from_a_real_judge_run_match_its_summary(tmp_path):
+def test_judge_items_from_a_real_judge_run_match_its_summary(tmp_path: Path) -> None:
     prompts = [f"question {i}" for i in range(8)]
     systems = {
         "x": [
@@ -255,7 +262,7 @@ def test_judge_items_from_a_real_judge_run_match_its_summary(tmp_path):
     )
 
 
-def test_single_mode_records_give_grades_and_unscored_reasons():
+def test_single_mode_records_give_grades_and_unscored_reasons() -> None:
     records = [
         {
             "mode": "single",
@@ -281,12 +288,12 @@ def test_single_mode_records_give_grades_and_unscored_reasons():
     assert (unscored.score, unscored.unscored, unscored.calls[0].raw_answer) == (None, "no verdict found", "no idea")
 
 
-def test_a_record_without_an_item_index_is_refused():
+def test_a_record_without_an_item_index_is_refused() -> None:
     with pytest.raises(InputError, match="has no item index"):
         judge_items_from_records([{"mode": "single", "system": "s"}])
 
 
-def test_the_explorer_module_imports_light():
+def test_the_explorer_module_imports_light() -> None:
     code = textwrap.dedent(
         """
         import sys
@@ -298,23 +305,11 @@ def test_the_explorer_module_imports_light():
     assert out.strip() == "[]"
 
 
-def test_render_explorer_is_one_section_with_its_style_data_and_script():
-    fragment = render_explorer(
-        _small(
-            judge=(
-                JudgeItem(
-                    "single",
-                    1,
-                    ("b",),
-                    None,
-                    None,
-                    None,
-                    (OrderVerdict(None, None, "??", "no verdict"),),
-                    unscored="no verdict",
-                ),
-            )
-        )
+def test_render_explorer_is_one_section_with_its_style_data_and_script() -> None:
+    unscored = JudgeItem(
+        "single", 1, ("b",), None, None, None, (OrderVerdict(None, None, "??", "no verdict"),), unscored="no verdict"
     )
+    fragment = render_explorer(replace(_small(), judge=(unscored,)))
     assert fragment.startswith('<section id="explorer"') and fragment.endswith("</section>")
     assert fragment.count("<style>") == 1 and fragment.count("<script") == 2
     (text,) = re.findall(

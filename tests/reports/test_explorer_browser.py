@@ -12,12 +12,13 @@ from __future__ import annotations
 import random
 import re
 import struct
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 import evalkit
-from evalkit.analysis import analyze, judge_metrics_from_pairs
+from evalkit.analysis import Analysis, analyze, judge_metrics_from_pairs
 from evalkit.reports.explorer import (
     ExplorerData,
     JudgeItem,
@@ -28,9 +29,12 @@ from evalkit.reports.explorer import (
     render_explorer,
 )
 from evalkit.reports.html import render_html
-from tests.reports.chromium_cdp import Browser, BrowserError, chromium_path
+from evalkit.runner import Comparison
+from tests.reports.chromium_cdp import Browser, BrowserError, Page, chromium_path
 
 pytestmark = pytest.mark.browser
+
+World = tuple[Comparison, Analysis, ExplorerData]
 
 N = 120
 BASE, CAND, WEAK = "baseline", 'cand <b>&"x"|y', "degraded"
@@ -73,7 +77,7 @@ def _inputs() -> tuple[dict[str, list[str | None]], list[list[str]], list[str | 
     return systems, references, prompts
 
 
-def _judge_records() -> list[dict]:
+def _judge_records() -> list[dict[str, object]]:
     """Call records in the judge's own format (evalkit/judge/run.py), for the
     pair (CAND, BASE) in both orders, and single grades of WEAK."""
     records = []
@@ -108,11 +112,12 @@ def _judge_records() -> list[dict]:
     return records
 
 
+POINTS = {"win": 1.0, "tie": 0.5, "loss": 0.0}
 HUMAN = {(CAND, BASE, i): ("win" if i % 2 else "loss") for i in range(0, N, 3)}
 
 
 @pytest.fixture(scope="module")
-def world():
+def world() -> World:
     systems, references, prompts = _inputs()
     comparison = evalkit.compare(systems, references=references, metrics="rouge1,bleu,ter")
     judged = judge_items_from_records(_judge_records(), human_labels=HUMAN)
@@ -123,7 +128,7 @@ def world():
         {
             "system_a": CAND,
             "system_b": BASE,
-            "win_rate": sum({"win": 1, "tie": 0.5, "loss": 0}[j.outcome] for j in scored) / len(scored),
+            "win_rate": sum(POINTS[j.outcome or ""] for j in scored) / len(scored),
             "position_consistency": sum(1 for j in scored if j.consistent) / len(scored),
             "first_position_rate": 0.6,
         }
@@ -139,14 +144,14 @@ def world():
 
 
 @pytest.fixture(scope="module")
-def browser():
+def browser() -> Iterator[Browser]:
     if chromium_path() is None:
         pytest.fail("Debian's chromium is not installed: run `make browser` (apt-get install -y chromium)")
     with Browser() as b:
         yield b
 
 
-def _write(tmp_path: Path, world, *, compress: bool | None = None) -> Path:
+def _write(tmp_path: Path, world: World, *, compress: bool | None = None) -> Path:
     comparison, analysis, data = world
     page = render_html(comparison, analysis, explorer=data)
     if compress is not None:  # the same page with the data embedded the other way
@@ -156,7 +161,7 @@ def _write(tmp_path: Path, world, *, compress: bool | None = None) -> Path:
     return path
 
 
-def _open(browser: Browser, path: Path):
+def _open(browser: Browser, path: Path) -> Page:
     page = browser.open(path)
     page.wait_for("document.getElementById('explorer').dataset.state")
     assert page.eval("document.getElementById('explorer').dataset.state") == "ready", page.eval(
@@ -165,17 +170,28 @@ def _open(browser: Browser, path: Path):
     return page
 
 
-def _shown_items(page) -> list[int]:
+def _shown_items(page: Page) -> list[int]:
     return page.eval("[...document.querySelectorAll('#ex-table tbody tr')].map(tr => Number(tr.dataset.item))")
 
 
-def _matching(page) -> int:
+def _matching(page: Page) -> int:
     return int(page.eval("document.getElementById('ex-status').dataset.matching"))
 
 
-def _clean(page, path: Path) -> None:
+def _clean(page: Page, path: Path) -> None:
     assert page.problems() == []
     assert page.requests() == [path.resolve().as_uri()]
+
+
+def _texts(data: ExplorerData) -> tuple[tuple[str | None, ...], tuple[tuple[str, ...], ...]]:
+    assert data.prompts is not None and data.references is not None
+    return data.prompts, data.references
+
+
+def _bar_count(title: str) -> int:
+    found = re.search(r": (\d+) items", title)
+    assert found is not None, title
+    return int(found.group(1))
 
 
 def _png_size(data: bytes) -> tuple[int, int]:
@@ -195,7 +211,7 @@ def _diff(value: float, base: float, scale: str) -> str:
     return ("+" if d > 0 else "±" if d == 0 else "") + text
 
 
-def test_a_person_filters_opens_an_item_and_reads_it(browser, world, tmp_path):
+def test_a_person_filters_opens_an_item_and_reads_it(browser: Browser, world: World, tmp_path: Path) -> None:
     _, _, data = world
     path = _write(tmp_path, world)
     page = _open(browser, path)
@@ -212,8 +228,9 @@ def test_a_person_filters_opens_an_item_and_reads_it(browser, world, tmp_path):
     page.wait_for(f"document.getElementById('ex-detail').dataset.item === '{item}'")
     text = page.eval("document.getElementById('ex-detail').innerText")
     assert f"Item {item + 1}" in text
-    assert data.prompts[item] in text
-    for reference in data.references[item]:
+    prompts, references = _texts(data)
+    assert prompts[item] in text
+    for reference in references[item]:
         assert reference in text
     columns = page.eval(
         "[...document.querySelectorAll('#ex-detail .ex-system')].map(c => [c.querySelector('h4').textContent, "
@@ -250,7 +267,7 @@ def test_a_person_filters_opens_an_item_and_reads_it(browser, world, tmp_path):
     _clean(page, path)
 
 
-def test_shared_words_are_marked_in_the_outputs(browser, world, tmp_path):
+def test_shared_words_are_marked_in_the_outputs(browser: Browser, world: World, tmp_path: Path) -> None:
     _, _, data = world
     path = _write(tmp_path, world)
     page = _open(browser, path)
@@ -258,16 +275,17 @@ def test_shared_words_are_marked_in_the_outputs(browser, world, tmp_path):
     marks = page.eval(
         "[...document.querySelectorAll('#ex-detail .ex-system')].map(c => [...c.querySelectorAll('mark')].map(m => m.textContent))"
     )
-    ref_words = {w.lower() for r in data.references[2] for w in re.findall(r"\w+", r)}
+    ref_words = {w.lower() for r in _texts(data)[1][2] for w in re.findall(r"\w+", r)}
     for system, marked in zip(data.systems, marks):
-        output_words = re.findall(r"\w+", data.outputs[system][2])
+        output_words = re.findall(r"\w+", data.outputs[system][2] or "")
         assert marked == [w for w in output_words if w.lower() in ref_words]
     assert any(marks)
     _clean(page, path)
 
 
-def test_search_finds_words_in_prompts_references_and_outputs(browser, world, tmp_path):
+def test_search_finds_words_in_prompts_references_and_outputs(browser: Browser, world: World, tmp_path: Path) -> None:
     _, _, data = world
+    prompts, references = _texts(data)
     path = _write(tmp_path, world)
     page = _open(browser, path)
     for word in ("zanzibar", "quokka", "passage 11"):
@@ -279,23 +297,25 @@ def test_search_finds_words_in_prompts_references_and_outputs(browser, world, tm
             for i in range(N)
             if any(
                 word in (t or "").lower()
-                for t in [data.prompts[i], *data.references[i], *(data.outputs[s][i] for s in data.systems)]
+                for t in [prompts[i], *references[i], *(data.outputs[s][i] for s in data.systems)]
             )
         ]
         page.wait_for(f"document.getElementById('ex-status').dataset.matching === '{len(expected)}'")
         assert _shown_items(page) == expected[:50]
-    assert data.prompts[11] is None and 11 not in expected and len(expected) == 10  # passage 110..119
+    assert prompts[11] is None and 11 not in expected and len(expected) == 10  # passage 110..119
     _clean(page, path)
 
 
 def _expected_order(values: list[float | None], descending: bool) -> list[int]:
-    scored = sorted(
-        (i for i, v in enumerate(values) if v is not None), key=lambda i: (-values[i] if descending else values[i], i)
-    )
-    return scored + [i for i, v in enumerate(values) if v is None]
+    """Item indices sorted by value (ties by index), unscored last."""
+    scored = [(v, i) for i, v in enumerate(values) if v is not None]
+    scored.sort(key=lambda vi: (-vi[0] if descending else vi[0], vi[1]))
+    return [i for _, i in scored] + [i for i, v in enumerate(values) if v is None]
 
 
-def test_sort_by_difference_from_the_baseline_and_by_disagreement(browser, world, tmp_path):
+def test_sort_by_difference_from_the_baseline_and_by_disagreement(
+    browser: Browser, world: World, tmp_path: Path
+) -> None:
     _, _, data = world
     path = _write(tmp_path, world)
     page = _open(browser, path)
@@ -330,7 +350,7 @@ def test_sort_by_difference_from_the_baseline_and_by_disagreement(browser, world
 
 
 @pytest.mark.parametrize("show", ["human", "flagged", "unscored"])
-def test_each_filter_shows_exactly_its_items(browser, world, tmp_path, show):
+def test_each_filter_shows_exactly_its_items(browser: Browser, world: World, tmp_path: Path, show: str) -> None:
     _, _, data = world
     unscored = {
         i
@@ -357,7 +377,9 @@ def test_each_filter_shows_exactly_its_items(browser, world, tmp_path, show):
     [("report", False), ("report", True), ("bare", False)],
     ids=["report-json", "report-gzip", "no-csp"],
 )
-def test_untrusted_text_is_shown_as_text_and_never_runs(browser, world, tmp_path, page_kind, compress):
+def test_untrusted_text_is_shown_as_text_and_never_runs(
+    browser: Browser, world: World, tmp_path: Path, page_kind: str, compress: bool
+) -> None:
     """In report.html (with its Content-Security-Policy) and in a bare page
     without one: writing text as text is enough on its own."""
     if page_kind == "report":
@@ -386,7 +408,7 @@ def test_untrusted_text_is_shown_as_text_and_never_runs(browser, world, tmp_path
     _clean(page, path)  # an <img src=x> that had been made would have been a failed load
 
 
-def test_clicking_plot_marks_opens_their_items(browser, world, tmp_path):
+def test_clicking_plot_marks_opens_their_items(browser: Browser, world: World, tmp_path: Path) -> None:
     _, _, data = world
     path = _write(tmp_path, world)
     page = _open(browser, path)
@@ -394,14 +416,17 @@ def test_clicking_plot_marks_opens_their_items(browser, world, tmp_path):
         "[...document.querySelectorAll('#plot-dist-rouge1 rect[data-pick=bin]')].map((r, n) => "
         "[n, r.getAttribute('data-system'), r.querySelector('title').textContent])"
     )
-    n, system, title = max(bars, key=lambda b: int(re.search(r": (\d+) items", b[2]).group(1)))
-    count = int(re.search(r": (\d+) items", title).group(1))
+    n, system, title = max(bars, key=lambda b: _bar_count(b[2]))
+    count = _bar_count(title)
     page.click("#plot-dist-rouge1 rect[data-pick=bin]", n)
     assert page.eval("document.getElementById('ex-pick').hidden") is False
     assert _matching(page) == count
-    lo, hi = (float(x) for x in re.search(r"\[([^,]+), ([^)]+)\)", title).groups())
+    bounds = re.search(r"\[([^,]+), ([^)]+)\)", title)
+    assert bounds is not None
+    lo, hi = float(bounds.group(1)), float(bounds.group(2))
     for item in _shown_items(page):
-        assert lo - 1e-3 <= data.scores["rouge1"][system][item] <= hi + 1e-3
+        value = data.scores["rouge1"][system][item]
+        assert value is not None and lo - 1e-3 <= value <= hi + 1e-3
 
     page.click("#ex-pick-clear")
     assert _matching(page) == N
@@ -418,7 +443,7 @@ def test_clicking_plot_marks_opens_their_items(browser, world, tmp_path):
     _clean(page, path)
 
 
-def test_ten_thousand_items_by_four_systems_show_one_page(browser, tmp_path):
+def test_ten_thousand_items_by_four_systems_show_one_page(browser: Browser, tmp_path: Path) -> None:
     rng = random.Random(5)
     n, systems = 10_000, ("s1", "s2", "s3", "s4")
     metrics = (MetricColumn("rouge1"), MetricColumn("bleu", scale="0-100"))
@@ -461,7 +486,7 @@ def test_ten_thousand_items_by_four_systems_show_one_page(browser, tmp_path):
     _clean(page, path)
 
 
-def test_problems_on_a_page_are_caught(browser, world, tmp_path):
+def test_problems_on_a_page_are_caught(browser: Browser, world: World, tmp_path: Path) -> None:
     """The checks above can fail: an uncaught error, and an explorer whose data
     cannot be read, are both reported."""
     broken = tmp_path / "broken.html"
@@ -481,7 +506,7 @@ def test_problems_on_a_page_are_caught(browser, world, tmp_path):
     assert any(p.startswith("console.error") for p in page.problems())
 
 
-def test_a_missing_element_is_an_error_not_a_silent_pass(browser, tmp_path):
+def test_a_missing_element_is_an_error_not_a_silent_pass(browser: Browser, tmp_path: Path) -> None:
     path = tmp_path / "empty.html"
     path.write_text("<!DOCTYPE html><html><body><p>nothing</p></body></html>")
     page = browser.open(path)
