@@ -253,8 +253,6 @@ def judge_items_from_records(
     >>> item.outcome, item.consistent, item.agrees_with_human
     ('tie', False, False)
     """
-    from evalkit.judge.aggregate import reconcile as reconcile_verdicts
-
     groups: dict[tuple[str, tuple[str, ...], int], list[Mapping[str, object]]] = {}
     for record in records:
         mode = str(record.get("mode"))
@@ -266,41 +264,57 @@ def judge_items_from_records(
         else:
             systems = (str(record.get("system")),)
         groups.setdefault((mode, systems, item), []).append(record)
-
-    items = []
-    for (mode, systems, item), calls in groups.items():
-        verdicts = tuple(
-            OrderVerdict(
-                _text(c.get("order")), _text(c.get("verdict")), _text(c.get("raw_answer")), _text(c.get("unscored"))
-            )
-            for c in calls
-        )
-        flags = tuple(dict.fromkeys(f for c in calls for f in _flags(c)))
-        if mode == "pairwise":
-            outcome = reconcile_verdicts(
-                [(str(c.get("order") or "ab"), _role(c), _p_first(c)) for c in calls],
-                mode=reconcile,
-                reasons=[_text(c.get("unscored")) for c in calls],
-            )
-            human = (human_labels or {}).get((systems[0], systems[1], item))
-            score = outcome.p_win
-            if score is None and outcome.outcome is not None:
-                score = {"win": 1.0, "loss": 0.0, "tie": 0.5}[outcome.outcome]
-            items.append(
-                JudgeItem(
-                    mode, item, systems, outcome.outcome, score, outcome.consistent, verdicts, flags,
-                    outcome.unscored, human,
-                    None if human is None or outcome.outcome is None else human == outcome.outcome,
-                )
-            )  # fmt: skip
-        else:
-            (call,) = calls[:1]
-            meaning = call.get("meaning")
-            grade = float(meaning) if isinstance(meaning, (int, float)) and call.get("verdict") is not None else None
-            items.append(
-                JudgeItem(mode, item, systems, None, grade, None, verdicts, flags, _text(call.get("unscored")))
-            )
+    items = [
+        _pairwise_item(item, systems, calls, reconcile, human_labels or {})
+        if mode == "pairwise"
+        else _single_item(mode, item, systems, calls)
+        for (mode, systems, item), calls in groups.items()
+    ]
     return tuple(sorted(items, key=lambda j: (j.item, j.systems)))
+
+
+def _calls(records: Sequence[Mapping[str, object]]) -> tuple[tuple[OrderVerdict, ...], tuple[str, ...]]:
+    verdicts = tuple(
+        OrderVerdict(
+            _text(c.get("order")), _text(c.get("verdict")), _text(c.get("raw_answer")), _text(c.get("unscored"))
+        )
+        for c in records
+    )
+    return verdicts, tuple(dict.fromkeys(f for c in records for f in _flags(c)))
+
+
+def _pairwise_item(
+    item: int,
+    systems: tuple[str, ...],
+    records: Sequence[Mapping[str, object]],
+    reconcile: str,
+    human_labels: Mapping[tuple[str, str, int], str],
+) -> JudgeItem:
+    from evalkit.judge.aggregate import reconcile as reconcile_verdicts
+
+    verdicts, flags = _calls(records)
+    outcome = reconcile_verdicts(
+        [(str(c.get("order") or "ab"), _role(c), _p_first(c)) for c in records],
+        mode=reconcile,
+        reasons=[_text(c.get("unscored")) for c in records],
+    )
+    human = human_labels.get((systems[0], systems[1], item))
+    score = outcome.p_win
+    if score is None and outcome.outcome is not None:
+        score = {"win": 1.0, "loss": 0.0, "tie": 0.5}[outcome.outcome]
+    agrees = None if human is None or outcome.outcome is None else human == outcome.outcome
+    return JudgeItem(
+        "pairwise", item, systems, outcome.outcome, score, outcome.consistent, verdicts, flags,
+        outcome.unscored, human, agrees,
+    )  # fmt: skip
+
+
+def _single_item(mode: str, item: int, systems: tuple[str, ...], records: Sequence[Mapping[str, object]]) -> JudgeItem:
+    verdicts, flags = _calls(records)
+    call = records[0]  # a single-score item has one call
+    meaning = call.get("meaning")
+    grade = float(meaning) if isinstance(meaning, (int, float)) and call.get("verdict") is not None else None
+    return JudgeItem(mode, item, systems, None, grade, None, verdicts, flags, _text(call.get("unscored")))
 
 
 def _number(value: float | None) -> float | None:
