@@ -58,6 +58,7 @@ test: install browser
 bench: install
 	$(PY) benchmarks/run.py
 	$(PY) benchmarks/bench_judge.py
+	$(PY) benchmarks/bench_explorer.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis reports/demo

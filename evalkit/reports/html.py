@@ -26,10 +26,16 @@ import html
 import math
 import os
 import re
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from evalkit.reports.atomic import write_text_atomic
+
+if TYPE_CHECKING:
+    from evalkit.stats.analysis import Analysis
+    from evalkit.stats.gates import GateOutcome
+    from evalkit.reports.explorer import ExplorerData
+    from evalkit.runner import Comparison
 
 __all__ = ["plot_ids", "render_html", "write_html"]
 
@@ -92,7 +98,7 @@ def _svg(plot_id: str, title: str, height: float, body: list[str]) -> str:
     )
 
 
-def _axis(scale: _Scale, y: float, top: float, *, fmt=lambda t: f"{t:g}") -> list[str]:
+def _axis(scale: _Scale, y: float, top: float, *, fmt: Callable[[float], str] = "{:g}".format) -> list[str]:
     out = [f'<line x1="{scale.x0:.1f}" x2="{scale.x1:.1f}" y1="{y:.1f}" y2="{y:.1f}" class="axis"/>']
     for t in _ticks(scale.lo, scale.hi):
         x = scale(t)
@@ -105,6 +111,11 @@ def _label(y: float, name: str, *, bold: bool = False) -> str:
     shown = name if len(name) <= 20 else name[:19] + "…"
     cls = "label base" if bold else "label"
     return f'<text x="{_LABEL - 8}" y="{y + 4:.1f}" class="{cls}"><title>{_e(name)}</title>{_e(shown)}</text>'
+
+
+def _pick(kind: str, metric: str, system: str) -> str:
+    """Attributes that let the item explorer open a mark's items when it is clicked."""
+    return f' data-pick="{kind}" data-metric="{_e(metric)}" data-system="{_e(system)}"'
 
 
 def _ci_plot(analysis: Any, metric: str) -> str | None:
@@ -136,13 +147,16 @@ def _ci_plot(analysis: Any, metric: str) -> str | None:
             )
             for x in (x1, x2):
                 body.append(
-                    f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{y - 5:.1f}" y2="{y + 5:.1f}" stroke="{color}" stroke-width="2"/>'
+                    f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{y - 5:.1f}" y2="{y + 5:.1f}" '
+                    f'stroke="{color}" stroke-width="2"/>'
                 )
-            tip = f"{system}: {_fmt(st.value, st.scale)} [{_fmt(st.interval.low, st.scale)}, {_fmt(st.interval.high, st.scale)}]"
+            low, high = _fmt(st.interval.low, st.scale), _fmt(st.interval.high, st.scale)
+            tip = f"{system}: {_fmt(st.value, st.scale)} [{low}, {high}]"
         else:
             tip = f"{system}: {_fmt(st.value, st.scale)} (no interval)"
         body.append(
-            f'<circle cx="{scale(st.value):.1f}" cy="{y:.1f}" r="4.5" fill="{color}"><title>{_e(tip)}</title></circle>'
+            f'<circle cx="{scale(st.value):.1f}" cy="{y:.1f}" r="4.5" fill="{color}"{_pick("score", metric, system)}>'
+            f"<title>{_e(tip)}</title></circle>"
         )
     return _svg(f"plot-ci-{_slug(metric)}", f"{metric}: score and confidence interval per system", height, body)
 
@@ -179,7 +193,8 @@ def _delta_plot(analysis: Any, metric: str) -> str | None:
             )
         tip = f"{system} - {analysis.baseline}: {diff:+.4g}, p = {p:.4g}"
         body.append(
-            f'<rect x="{scale(diff) - 4.5:.1f}" y="{y - 4.5:.1f}" width="9" height="9" fill="{color}"><title>{_e(tip)}</title></rect>'
+            f'<rect x="{scale(diff) - 4.5:.1f}" y="{y - 4.5:.1f}" width="9" height="9" fill="{color}"'
+            f"{_pick('delta', metric, system)}><title>{_e(tip)}</title></rect>"
         )
     return _svg(
         f"plot-delta-{_slug(metric)}", f"{metric}: difference from the baseline {analysis.baseline}", height, body
@@ -218,15 +233,22 @@ def _dist_plot(comparison: Any, analysis: Any, metric: str) -> str | None:
                 continue
             h = (row_h - 10) * count / peak
             x = scale(lo + b * width)
+            low, high = f"{lo + b * width:.3g}", f"{lo + (b + 1) * width:.3g}"
+            # the explorer puts an item in bin min(n_bins - 1, floor((v - lo) / width)), as here
+            where = (
+                f'{_pick("bin", metric, system)} data-lo="{lo!r}" data-width="{width!r}" data-bin="{b}" '
+                f'data-bins="{n_bins}" data-from="{low}" data-to="{high}"'
+            )
             body.append(
                 f'<rect x="{x + 0.5:.1f}" y="{base_y - h:.1f}" width="{scale(lo + width) - scale(lo) - 1:.1f}" '
-                f'height="{h:.1f}" fill="{color}" fill-opacity="0.55">'
-                f"<title>{_e(f'{system}: {count} items in [{lo + b * width:.3g}, {lo + (b + 1) * width:.3g})')}</title></rect>"
+                f'height="{h:.1f}" fill="{color}" fill-opacity="0.55"{where}>'
+                f"<title>{_e(f'{system}: {count} items in [{low}, {high})')}</title></rect>"
             )
         mean = sum(vals) / len(vals)
         body.append(
             f'<line x1="{scale(mean):.1f}" x2="{scale(mean):.1f}" y1="{base_y - row_h + 10:.1f}" y2="{base_y:.1f}" '
-            f'stroke="#24292f" stroke-width="1.5"><title>{_e(f"{system}: mean {mean:.4g} over {len(vals)} items")}</title></line>'
+            f'stroke="#24292f" stroke-width="1.5">'
+            f"<title>{_e(f'{system}: mean {mean:.4g} over {len(vals)} items')}</title></line>"
         )
     return _svg(f"plot-dist-{_slug(metric)}", f"{metric}: distribution of per-item scores", height, body)
 
@@ -260,16 +282,18 @@ def _win_matrix(analysis: Any, pairs: Sequence[Mapping[str, Any]]) -> str | None
                 body.append(f'<rect x="{x}" y="{y}" width="{cell - 2}" height="{cell - 2}" fill="#f6f8fa"/>')
                 continue
             body.append(
-                f'<rect x="{x}" y="{y}" width="{cell - 2}" height="{cell - 2}" fill="{_diverging(w)}">'
+                f'<rect x="{x}" y="{y}" width="{cell - 2}" height="{cell - 2}" fill="{_diverging(w)}" '
+                f'data-pick="pair" data-system-a="{_e(row)}" data-system-b="{_e(col)}">'
                 f"<title>{_e(f'{row} vs {col}: win rate {w:.3f}')}</title></rect>"
                 f'<text x="{x + cell / 2 - 1:.1f}" y="{y + cell / 2 + 4:.1f}" class="cell">{w:.2f}</text>'
             )
     # column names under the grid
     for j, col in enumerate(names):
-        x = left + cell * j + cell / 2
+        middle = left + cell * j + cell / 2
         shown = col if len(col) <= 8 else col[:7] + "…"
         body.append(
-            f'<text x="{x - 1:.1f}" y="{top + cell * len(names) + 2 + 10:.1f}" class="tick"><title>{_e(col)}</title>{_e(shown)}</text>'
+            f'<text x="{middle - 1:.1f}" y="{top + cell * len(names) + 2 + 10:.1f}" class="tick">'
+            f"<title>{_e(col)}</title>{_e(shown)}</text>"
         )
     return _svg("plot-win-matrix", "judge: pairwise win matrix", height + 14, body)
 
@@ -292,7 +316,7 @@ def _position_bias(pairs: Sequence[Mapping[str, Any]]) -> str | None:
         first, consistent = pair.get("first_position_rate"), pair.get("position_consistency")
         if first is None and consistent is None:
             continue
-        rows.append((f"{pair.get('system_a')} vs {pair.get('system_b')}", first, consistent))
+        rows.append((str(pair.get("system_a")), str(pair.get("system_b")), first, consistent))
     if not rows:
         return None
     scale = _Scale(0.0, 1.0, _LABEL, _WIDTH - 20)
@@ -300,24 +324,30 @@ def _position_bias(pairs: Sequence[Mapping[str, Any]]) -> str | None:
     height = top + row_h * len(rows) + 30
     body = _axis(scale, top + row_h * len(rows), top)
     body.append(
-        f'<rect x="{_LABEL}" y="4" width="10" height="8" fill="#bf8700"/><text x="{_LABEL + 14}" y="12" class="legend">answer in first position chosen</text>'
-        f'<rect x="{_LABEL + 230}" y="4" width="10" height="8" fill="{_BASE}"/><text x="{_LABEL + 244}" y="12" class="legend">same verdict after swapping</text>'
+        f'<rect x="{_LABEL}" y="4" width="10" height="8" fill="#bf8700"/>'
+        f'<text x="{_LABEL + 14}" y="12" class="legend">answer in first position chosen</text>'
+        f'<rect x="{_LABEL + 230}" y="4" width="10" height="8" fill="{_BASE}"/>'
+        f'<text x="{_LABEL + 244}" y="12" class="legend">same verdict after swapping</text>'
     )
     half = scale(0.5)
     body.append(
-        f'<line x1="{half:.1f}" x2="{half:.1f}" y1="{top:.1f}" y2="{top + row_h * len(rows):.1f}" class="zero"><title>no position bias: 0.5</title></line>'
+        f'<line x1="{half:.1f}" x2="{half:.1f}" y1="{top:.1f}" y2="{top + row_h * len(rows):.1f}" class="zero">'
+        "<title>no position bias: 0.5</title></line>"
     )
-    for k, (name, first, consistent) in enumerate(rows):
+    for k, (system_a, system_b, first, consistent) in enumerate(rows):
         y = top + row_h * k
+        name = f"{system_a} vs {system_b}"
         body.append(_label(y + row_h / 2, name))
-        for offset, value, color, what in (
-            (4, first, "#bf8700", "first position chosen"),
-            (17, consistent, _BASE, "consistent after swap"),
+        pair_attributes = f'data-system-a="{_e(system_a)}" data-system-b="{_e(system_b)}"'
+        for offset, value, color, what, pick in (
+            (4, first, "#bf8700", "first position chosen", "pair"),
+            (17, consistent, _BASE, "consistent after swap", "pair-inconsistent"),
         ):
             if value is None:
                 continue
             body.append(
-                f'<rect x="{scale.x0:.1f}" y="{y + offset:.1f}" width="{scale(value) - scale.x0:.1f}" height="11" fill="{color}">'
+                f'<rect x="{scale.x0:.1f}" y="{y + offset:.1f}" width="{scale(value) - scale.x0:.1f}" height="11" '
+                f'fill="{color}" data-pick="{pick}" {pair_attributes}>'
                 f"<title>{_e(f'{name}: {what} {value:.3f}')}</title></rect>"
             )
     return _svg("plot-position-bias", "judge: position bias", height, body)
@@ -335,9 +365,12 @@ def plot_ids(comparison: Any, analysis: Any) -> list[str]:
 
 
 _CSS = """
-body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;color:#24292f;margin:24px auto;max-width:960px;padding:0 16px}
-h1{font-size:22px}h2{font-size:18px;margin-top:32px;border-bottom:1px solid #d0d7de;padding-bottom:4px}h3{font-size:15px}
-table{border-collapse:collapse;margin:8px 0 16px}th,td{border:1px solid #d0d7de;padding:4px 8px;text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;color:#24292f;
+margin:24px auto;max-width:960px;padding:0 16px}
+h1{font-size:22px}h2{font-size:18px;margin-top:32px;border-bottom:1px solid #d0d7de;padding-bottom:4px}
+h3{font-size:15px}
+table{border-collapse:collapse;margin:8px 0 16px}th,td{border:1px solid #d0d7de;padding:4px 8px;text-align:right;
+font-variant-numeric:tabular-nums;white-space:nowrap}
 .scroll{overflow-x:auto}figure{margin:0 0 18px}figcaption{font-size:12px;color:#57606a}
 th:first-child,td:first-child{text-align:left}th{background:#f6f8fa}
 .plot{display:block;margin:4px 0 2px;max-width:100%;height:auto}
@@ -354,57 +387,67 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
     return f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
 
 
-def render_html(
-    comparison: Any,
-    analysis: Any,
-    gates: Sequence[Any] = (),
-    *,
-    title: str = "evalkit comparison",
-) -> str:
-    """The whole page as one string (see the module docstring)."""
-    from evalkit.reports.statistics import delta_cells, interval_cells
+def _head(title: str, explorer: bool) -> list[str]:
+    parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">']
+    if explorer:
+        from evalkit.reports.explorer import script_hash
 
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
+        # Only the explorer's own script may run, and nothing may be fetched:
+        # a second line of defence behind writing untrusted text as text.
+        parts.append(
+            '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
+            f"script-src {script_hash()}; style-src 'unsafe-inline'; img-src data:\">"
+        )
+    parts += [
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>",
         f"<h1>{_e(title)}</h1>",
-        f'<p class="muted">{comparison.n_items} items; systems: '
-        + ", ".join(f"<strong>{_e(s)}</strong>" if s == analysis.baseline else _e(s) for s in analysis.systems)
-        + (f"; baseline: <strong>{_e(analysis.baseline)}</strong>" if analysis.baseline else "")
-        + "</p>",
     ]
-    if gates:
-        n_failed = sum(1 for g in gates if not g.passed)
-        parts.append("<h2>Gates</h2>")
-        parts.append(
-            f'<p class="{"fail" if n_failed else "pass"}"><strong>'
-            + (f"{n_failed} of {len(gates)} gate checks failed" if n_failed else f"all {len(gates)} gate checks hold")
-            + "</strong></p><ul>"
-        )
-        for g in sorted(gates, key=lambda g: g.passed):
-            cls = "pass" if g.passed else "fail"
-            parts.append(
-                f'<li class="{cls}">{"✔" if g.passed else "✘"} <code>{_e(g.rule)}</code> on '
-                f"<strong>{_e(g.system)}</strong>: {_e(g.message)}</li>"
-            )
-        parts.append("</ul>")
+    return parts
 
-    parts.append("<h2>Scores with confidence intervals</h2>")
-    parts.append(_table(*interval_cells(analysis)))
+
+def _gates_section(gates: Sequence[GateOutcome]) -> list[str]:
+    if not gates:
+        return []
+    n_failed = sum(1 for g in gates if not g.passed)
+    parts = [
+        "<h2>Gates</h2>",
+        f'<p class="{"fail" if n_failed else "pass"}"><strong>'
+        + (f"{n_failed} of {len(gates)} gate checks failed" if n_failed else f"all {len(gates)} gate checks hold")
+        + "</strong></p><ul>",
+    ]
+    for g in sorted(gates, key=lambda g: g.passed):
+        cls = "pass" if g.passed else "fail"
+        parts.append(
+            f'<li class="{cls}">{"✔" if g.passed else "✘"} <code>{_e(g.rule)}</code> on '
+            f"<strong>{_e(g.system)}</strong>: {_e(g.message)}</li>"
+        )
+    parts.append("</ul>")
+    return parts
+
+
+def _scores_section(analysis: Analysis) -> list[str]:
+    from evalkit.reports.statistics import delta_cells, interval_cells
+
+    parts = ["<h2>Scores with confidence intervals</h2>", _table(*interval_cells(analysis))]
     if analysis.baseline is not None and len(analysis.systems) > 1:
         parts.append(f"<h3>Difference from the baseline ({_e(analysis.baseline)})</h3>")
         parts.append(_table(*delta_cells(analysis)))
+    test = "paired approximate randomization" if analysis.method == "ar" else "paired bootstrap (sacrebleu)"
     parts.append(
         f'<p class="muted">Intervals: {(1 - analysis.alpha) * 100:g}% percentile bootstrap, '
-        f"{analysis.n_resamples:,} resamples, seed {analysis.seed}. Significance: "
-        + ("paired approximate randomization" if analysis.method == "ar" else "paired bootstrap (sacrebleu)")
-        + f", {analysis.n_trials:,} trials, p &lt; {analysis.alpha:g}. Signature: <code>{_e(analysis.signature)}</code></p>"
+        f"{analysis.n_resamples:,} resamples, seed {analysis.seed}. Significance: {test}, "
+        f"{analysis.n_trials:,} trials, p &lt; {analysis.alpha:g}. Signature: <code>{_e(analysis.signature)}</code></p>"
     )
+    return parts
 
+
+def _metric_sections(
+    comparison: Comparison, analysis: Analysis, pairs: Sequence[Mapping[str, Any]]
+) -> list[str]:
+    parts = []
+    level = f"{(1 - analysis.alpha) * 100:g}%"
     for metric in analysis.metrics:
-        level = f"{(1 - analysis.alpha) * 100:g}%"
         figures = [
             _figure(
                 _ci_plot(analysis, metric),
@@ -413,21 +456,18 @@ def render_html(
             ),
             _figure(
                 _delta_plot(analysis, metric),
-                f"Difference from the baseline {analysis.baseline} with its paired "
-                f"{level} interval: green significantly better, red significantly worse, grey no significant difference.",
+                f"Difference from the baseline {analysis.baseline} with its paired {level} interval: "
+                "green significantly better, red significantly worse, grey no significant difference.",
             ),
             _figure(
                 _dist_plot(comparison, analysis, metric),
                 "Per-item scores, one histogram per system; the black line marks the mean.",
             ),
         ]
-        figures = [f for f in figures if f]
-        if not figures:
-            continue
-        parts.append(f'<h2 id="metric-{_e(_slug(metric))}">{_e(metric)}</h2>')
-        parts += figures
-
-    pairs = list(getattr(analysis, "judge_pairs", ()) or ())
+        shown = [f for f in figures if f]
+        if shown:
+            parts.append(f'<h2 id="metric-{_e(_slug(metric))}">{_e(metric)}</h2>')
+            parts += shown
     judge_figures = [
         _figure(_win_matrix(analysis, pairs), "Pairwise win rates of the judge (ties count half)."),
         _figure(
@@ -436,15 +476,19 @@ def render_html(
             "unbiased), and how often the verdict survived swapping the answers.",
         ),
     ]
-    judge_figures = [f for f in judge_figures if f]
-    if judge_figures:
+    shown_judge = [f for f in judge_figures if f]
+    if shown_judge:
         parts.append('<h2 id="judge">Judge</h2>')
-        parts += judge_figures
+        parts += shown_judge
+    return parts
 
+
+def _closing_sections(comparison: Comparison, analysis: Analysis) -> list[str]:
+    parts = []
     notes = [f"{s} / {m}: {st.note}" for (s, m), st in analysis.stats.items() if st.note]
     if notes:
         parts.append("<h2>Notes</h2><ul>" + "".join(f"<li>{_e(n)}</li>" for n in notes) + "</ul>")
-    signatures = {}
+    signatures: dict[str, str] = {}
     for metric in analysis.metrics:
         for system in analysis.systems:
             sig = comparison.results[(system, metric)].signature
@@ -456,10 +500,51 @@ def render_html(
             + "".join(f"<li><code>{_e(m)}</code>: <code>{_e(s)}</code></li>" for m, s in signatures.items())
             + "</ul>"
         )
+    return parts
+
+
+def render_html(
+    comparison: Comparison,
+    analysis: Analysis,
+    gates: Sequence[GateOutcome] = (),
+    *,
+    title: str = "evalkit comparison",
+    explorer: ExplorerData | None = None,
+    judge_pairs: Sequence[Mapping[str, Any]] = (),
+) -> str:
+    """The whole page as one string (see the module docstring).
+
+    With ``explorer``, the item explorer (:mod:`evalkit.reports.explorer`)
+    follows the figures, and a click on a point or bar opens its items there.
+    ``judge_pairs`` (the judge's pair records) draw the judge's figures.
+    """
+    baseline = analysis.baseline
+    parts = _head(title, explorer is not None)
+    parts.append(
+        f'<p class="muted">{comparison.n_items} items; systems: '
+        + ", ".join(f"<strong>{_e(s)}</strong>" if s == baseline else _e(s) for s in analysis.systems)
+        + (f"; baseline: <strong>{_e(baseline)}</strong>" if baseline else "")
+        + "</p>"
+    )
+    parts += _gates_section(gates)
+    parts += _scores_section(analysis)
+    parts += _metric_sections(comparison, analysis, judge_pairs)
+    if explorer is not None:
+        from evalkit.reports.explorer import render_explorer
+
+        parts.append(render_explorer(explorer))
+    parts += _closing_sections(comparison, analysis)
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
 
 
-def write_html(path: str | os.PathLike[str], comparison: Any, analysis: Any, gates: Sequence[Any] = ()) -> None:
+def write_html(
+    path: str | os.PathLike[str],
+    comparison: Comparison,
+    analysis: Analysis,
+    gates: Sequence[GateOutcome] = (),
+    *,
+    explorer: ExplorerData | None = None,
+) -> None:
     """Write :func:`render_html` to ``path`` atomically."""
-    write_text_atomic(path, render_html(comparison, analysis, gates))
+    write_text_atomic(path, render_html(comparison, analysis, gates, explorer=explorer))
