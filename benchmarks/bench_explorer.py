@@ -43,7 +43,7 @@ def build(n: int) -> tuple[Any, Any, Any, Any]:
     import random
 
     import evalkit
-    from evalkit.analysis import analyze
+    from evalkit.stats.analysis import analyze
     from evalkit.reports.explorer import JudgeItem, OrderVerdict, explorer_data_from
 
     gen = data._Generator(11)

@@ -53,6 +53,17 @@ def _statistics_json(evaluation: Evaluation) -> str:
     return json.dumps(jsonable(document), indent=2, ensure_ascii=False) + "\n"
 
 
+def _html(evaluation: Evaluation) -> str:
+    """``report.html``: the figures, then the item explorer."""
+    from evalkit.reports.explorer import explorer_data_from
+    from evalkit.reports.html import render_html
+
+    comparison, analysis = evaluation.comparison, evaluation.analysis
+    assert comparison is not None and analysis is not None
+    explorer = explorer_data_from(comparison, prompts=comparison.prompts, baseline=comparison.baseline)
+    return render_html(comparison, analysis, evaluation.gates, explorer=explorer)
+
+
 def report_files(evaluation: Evaluation, out_dir: Path) -> dict[Path, str]:
     """Every file's path and text, built before anything is written."""
     from evalkit.reports.csv_writer import items_csv, summary_csv
@@ -68,9 +79,7 @@ def report_files(evaluation: Evaluation, out_dir: Path) -> dict[Path, str]:
     if evaluation.analysis is not None:
         files[out_dir / "statistics.json"] = _statistics_json(evaluation)
         if checks.html and comparison is not None:
-            from evalkit.reports.html import render_html
-
-            files[out_dir / "report.html"] = render_html(comparison, evaluation.analysis, evaluation.gates)
+            files[out_dir / "report.html"] = _html(evaluation)
     if checks.junit is not None and (evaluation.gates or evaluation.analysis is not None):
         from evalkit.reports.junit import render_junit
 

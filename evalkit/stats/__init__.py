@@ -2,7 +2,7 @@
 significance tests, for every kind of metric.
 
 Pure functions on arrays; the runner and the CLI call them through
-:mod:`evalkit.analysis`.
+:mod:`evalkit.stats.analysis`.
 
 >>> import numpy as np
 >>> from evalkit.stats import bootstrap_ci, paired_test

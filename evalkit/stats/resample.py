@@ -172,7 +172,7 @@ class SumStatistics:
 class MeanStatistics:
     """Per-item scores of a metric whose headline is their mean.
 
-    Unscored items must be removed before (see ``evalkit.analysis``): a
+    Unscored items must be removed before (see ``evalkit.stats.analysis``): a
     ``NaN`` here is a bug, not a zero.
 
     >>> import numpy as np

@@ -21,7 +21,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import evalkit
-from evalkit.analysis import analyze
 from evalkit.errors import InputError
 from evalkit.judge.run import JudgeConfig, run_judge
 from evalkit.reports.explorer import (
@@ -40,6 +39,7 @@ from evalkit.reports.explorer import (
 from evalkit.reports.html import render_html
 from evalkit.result import MetricResult
 from evalkit.runner import Comparison
+from evalkit.stats.analysis import analyze
 from tests.judge.scripted_server import Reply, ScriptedServer, user_text
 
 DANGEROUS = ("<", ">", "&", "\u2028", "\u2029")

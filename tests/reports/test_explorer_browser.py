@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 import evalkit
-from evalkit.analysis import Analysis, analyze, judge_metrics_from_pairs
+from evalkit.judge_columns import columns_from_pairs
 from evalkit.reports.explorer import (
     ExplorerData,
     JudgeItem,
@@ -30,11 +30,12 @@ from evalkit.reports.explorer import (
 )
 from evalkit.reports.html import render_html
 from evalkit.runner import Comparison
+from evalkit.stats.analysis import Analysis, analyze
 from tests.reports.chromium_cdp import Browser, BrowserError, Page, chromium_path
 
 pytestmark = pytest.mark.browser
 
-World = tuple[Comparison, Analysis, ExplorerData]
+World = tuple[Comparison, Analysis, ExplorerData, list[dict[str, object]]]
 
 N = 120
 BASE, CAND, WEAK = "baseline", 'cand <b>&"x"|y', "degraded"
@@ -137,10 +138,9 @@ def world() -> World:
         comparison,
         baseline=BASE,
         n_resamples=100,
-        judge=judge_metrics_from_pairs(pairs, baseline=BASE),
-        judge_pairs=pairs,
+        judge=columns_from_pairs(pairs, baseline=BASE),
     )
-    return comparison, analysis, data
+    return comparison, analysis, data, pairs
 
 
 @pytest.fixture(scope="module")
@@ -152,8 +152,8 @@ def browser() -> Iterator[Browser]:
 
 
 def _write(tmp_path: Path, world: World, *, compress: bool | None = None) -> Path:
-    comparison, analysis, data = world
-    page = render_html(comparison, analysis, explorer=data)
+    comparison, analysis, data, pairs = world
+    page = render_html(comparison, analysis, explorer=data, judge_pairs=pairs)
     if compress is not None:  # the same page with the data embedded the other way
         page = page.replace(render_explorer(data), render_explorer(data, compress=compress))
     path = tmp_path / "report.html"
@@ -212,7 +212,7 @@ def _diff(value: float, base: float, scale: str) -> str:
 
 
 def test_a_person_filters_opens_an_item_and_reads_it(browser: Browser, world: World, tmp_path: Path) -> None:
-    _, _, data = world
+    _, _, data, _ = world
     path = _write(tmp_path, world)
     page = _open(browser, path)
     assert _matching(page) == N and len(_shown_items(page)) == 50  # one page of 50, not 120 rows
@@ -268,7 +268,7 @@ def test_a_person_filters_opens_an_item_and_reads_it(browser: Browser, world: Wo
 
 
 def test_shared_words_are_marked_in_the_outputs(browser: Browser, world: World, tmp_path: Path) -> None:
-    _, _, data = world
+    _, _, data, _ = world
     path = _write(tmp_path, world)
     page = _open(browser, path)
     page.click('#ex-table tbody tr[data-item="2"] button')
@@ -284,7 +284,7 @@ def test_shared_words_are_marked_in_the_outputs(browser: Browser, world: World, 
 
 
 def test_search_finds_words_in_prompts_references_and_outputs(browser: Browser, world: World, tmp_path: Path) -> None:
-    _, _, data = world
+    _, _, data, _ = world
     prompts, references = _texts(data)
     path = _write(tmp_path, world)
     page = _open(browser, path)
@@ -316,7 +316,7 @@ def _expected_order(values: list[float | None], descending: bool) -> list[int]:
 def test_sort_by_difference_from_the_baseline_and_by_disagreement(
     browser: Browser, world: World, tmp_path: Path
 ) -> None:
-    _, _, data = world
+    _, _, data, _ = world
     path = _write(tmp_path, world)
     page = _open(browser, path)
     k = [m.name for m in data.metrics].index("rouge1")
@@ -351,7 +351,7 @@ def test_sort_by_difference_from_the_baseline_and_by_disagreement(
 
 @pytest.mark.parametrize("show", ["human", "flagged", "unscored"])
 def test_each_filter_shows_exactly_its_items(browser: Browser, world: World, tmp_path: Path, show: str) -> None:
-    _, _, data = world
+    _, _, data, _ = world
     unscored = {
         i
         for i in range(N)
@@ -409,7 +409,7 @@ def test_untrusted_text_is_shown_as_text_and_never_runs(
 
 
 def test_clicking_plot_marks_opens_their_items(browser: Browser, world: World, tmp_path: Path) -> None:
-    _, _, data = world
+    _, _, data, _ = world
     path = _write(tmp_path, world)
     page = _open(browser, path)
     bars = page.eval(
@@ -494,7 +494,7 @@ def test_problems_on_a_page_are_caught(browser: Browser, world: World, tmp_path:
     page = browser.open(broken)
     assert any("boom" in p for p in page.problems())
 
-    _, _, data = world
+    _, _, data, _ = world
     fragment = render_explorer(data, compress=True)
     corrupt = re.sub(r'(data-encoding="gzip\+base64">)[^<]+', r"\1H4sIAAAAAAAAA!!!", fragment)
     path = tmp_path / "corrupt.html"

@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 
 import evalkit
+from evalkit.judge_columns import columns_from_pairs
+from evalkit.reports.html import render_html
 from evalkit.stats.analysis import analyze
 from evalkit.stats.gates import evaluate, parse_rules
-from evalkit.reports.html import render_html, write_html
 
 pytestmark = pytest.mark.browser
 
@@ -96,8 +97,7 @@ def report(tmp_path_factory):
         comparison,
         baseline="baseline",
         n_resamples=200,
-        judge=judge_metrics_from_pairs(PAIRS, baseline="baseline"),
-        judge_pairs=PAIRS,
+        judge=columns_from_pairs(PAIRS, baseline="baseline"),
     )
     gates = evaluate(
         parse_rules(["bleu < baseline - 0.5", "win_rate < 0.45"]),
@@ -107,7 +107,7 @@ def report(tmp_path_factory):
     )
     folder = tmp_path_factory.mktemp("report")
     path = folder / "report.html"
-    write_html(path, comparison, analysis, gates)
+    path.write_text(render_html(comparison, analysis, gates, judge_pairs=PAIRS), encoding="utf-8")
     return path, comparison, analysis
 
 
