@@ -16,8 +16,10 @@ import time
 
 import pytest
 
-from evalkit.judge.local_server import MODEL_NAME, SERVER_ID
-from evalkit.judge.run import JudgeConfig, run_judge
+from evalkit.judge.report import judgment_records
+from evalkit.judge.run import run_judge
+from evalkit.judge.server import JudgeServers
+from evalkit.judge.types import JudgeInputs, JudgeSettings
 
 pytestmark = pytest.mark.local_judge
 
@@ -29,34 +31,41 @@ SYSTEMS = {
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
-def local_config(judge, tmp_path, **options):
-    options.setdefault("mode", "pairwise")
-    options.setdefault("systems", SYSTEMS)
-    return JudgeConfig(
-        prompts=PROMPTS,
-        base_url=judge.base_url,
-        model=MODEL_NAME,
-        server_id=SERVER_ID,
-        merge_system=True,
-        cache_path=tmp_path / "c.sqlite",
-        timeout=300,
-        concurrency=1,
-        **options,
-    )
+class Shared:
+    """The session's server, handed to runs through a provider (never stopped by them)."""
+
+    def __init__(self, judge):
+        self.judge = judge
+        self.logits_all = judge.logits_all
+        self.base_url = judge.base_url
+        self.model = judge.model
+
+    def stop(self):
+        pass
+
+
+def servers(judge):
+    return JudgeServers(start_local=lambda logits_all: Shared(judge))
+
+
+def local_run(judge, tmp_path, mode="pairwise", systems=SYSTEMS, **options):
+    settings = JudgeSettings(judge="local", cache=str(tmp_path / "c.sqlite"), timeout=300, **options)
+    with servers(judge) as provider:
+        return run_judge(settings, JudgeInputs.of(PROMPTS, systems), mode=mode, server=provider)
 
 
 def check_counts(run, n_calls):
-    assert run.stats["calls"] == n_calls
-    assert run.stats["requests_sent"] == n_calls + run.stats["probe_requests"]
-    assert run.stats["prompt_tokens"] > 0 and run.stats["completion_tokens"] > 0
+    assert run.stats.calls == n_calls
+    assert run.stats.requests_sent == n_calls + run.stats.probe_requests
+    assert run.stats.prompt_tokens > 0 and run.stats.completion_tokens > 0
     for pair in run.pairs:
-        assert pair["wins"] + pair["losses"] + pair["ties"] + pair["unscored"] == pair["n"] == len(PROMPTS)
+        assert pair.wins + pair.losses + pair.ties + pair.unscored == pair.n == len(PROMPTS)
 
 
 def test_text_protocol(local_judge, tmp_path):
-    run = run_judge(local_config(local_judge, tmp_path, template="mt-bench-pairwise", protocol="text", max_tokens=32))
+    run = local_run(local_judge, tmp_path, template="mt-bench-pairwise", protocol="text", max_tokens=32)
     check_counts(run, 4)
-    for record in run.judgments:
+    for record in judgment_records(run):
         assert isinstance(record["raw_answer"], str)
         # Strict: a legal verdict, or unscored with its reason; never a guess.
         if record["unscored"] is None:
@@ -67,31 +76,29 @@ def test_text_protocol(local_judge, tmp_path):
 
 
 def test_grammar_protocol_pairwise_and_single(local_judge, tmp_path):
-    run = run_judge(local_config(local_judge, tmp_path, template="mt-bench-pairwise", protocol="grammar"))
+    run = local_run(local_judge, tmp_path, template="mt-bench-pairwise", protocol="grammar")
     check_counts(run, 4)
-    assert {r["raw_answer"] for r in run.judgments} <= {"A", "B", "C"}
+    assert {r["raw_answer"] for r in judgment_records(run)} <= {"A", "B", "C"}
     (pair,) = run.pairs
-    assert pair["unscored"] == 0
-    assert pair["first_position_rate"] is not None and pair["position_consistency"] is not None
+    assert pair.unscored == 0
+    assert pair.first_position_rate is not None and pair.position_consistency is not None
 
-    single = run_judge(local_config(local_judge, tmp_path, mode="single", template="single", protocol="grammar"))
+    single = local_run(local_judge, tmp_path, mode="single", template="single", protocol="grammar")
     check_counts(single, 4)
-    for summary in single.systems:
-        assert summary["unscored"] == 0 and 1 <= summary["mean"] <= 10
-    assert all(r["raw_answer"] in [str(i) for i in range(1, 11)] for r in single.judgments)
+    for summary in single.singles:
+        assert summary.unscored == 0 and 1 <= summary.mean <= 10
+    assert all(r["raw_answer"] in [str(i) for i in range(1, 11)] for r in judgment_records(single))
 
     # The same run again is served from the cache: zero requests.
-    again = run_judge(local_config(local_judge, tmp_path, mode="single", template="single", protocol="grammar"))
-    assert again.stats["requests_sent"] == 0 and again.stats["cache_hits"] == 4
+    again = local_run(local_judge, tmp_path, mode="single", template="single", protocol="grammar")
+    assert again.stats.requests_sent == 0 and again.stats.cache_hits == 4
 
 
 def test_logprobs_protocol(local_judge_logprobs, tmp_path):
     judge = local_judge_logprobs
-    run = run_judge(
-        local_config(judge, tmp_path, template="mt-bench-pairwise", protocol="logprobs", reconcile="average")
-    )
+    run = local_run(judge, tmp_path, template="mt-bench-pairwise", protocol="logprobs", reconcile="average")
     check_counts(run, 4)
-    for record in run.judgments:
+    for record in judgment_records(run):
         assert len(record["top_logprobs"]) == 20
         if record["unscored"] is None:
             assert math.isclose(sum(record["probabilities"].values()), 1.0)
@@ -99,14 +106,14 @@ def test_logprobs_protocol(local_judge_logprobs, tmp_path):
             assert set(record["probabilities"]) | set(record["missing_labels"] or []) == {"A", "B", "C"}
         else:
             assert "no legal verdict token" in record["unscored"]
-    assert run.pairs[0]["unscored"] < 2  # Gemma puts A/B/C in its top 20 for these prompts
+    assert run.pairs[0].unscored < 2  # Gemma puts A/B/C in its top 20 for these prompts
 
 
 def test_local_judge_without_logits_all_fails_the_logprobs_probe(local_judge, tmp_path):
     from evalkit.errors import EvalkitError
 
     with pytest.raises(EvalkitError):
-        run_judge(local_config(local_judge, tmp_path, template="mt-bench-pairwise", protocol="logprobs"))
+        local_run(local_judge, tmp_path, template="mt-bench-pairwise", protocol="logprobs")
 
 
 def _children(pid):

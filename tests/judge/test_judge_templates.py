@@ -6,7 +6,7 @@ import pathlib
 
 import pytest
 
-from evalkit.errors import ConfigError
+from evalkit.errors import ConfigError, TemplateError
 from evalkit.judge.templates import PROTOCOLS, available_templates, load_template
 
 SHIPPED = ["single", "single-ref", "pairwise", "pairwise-ref", "mt-bench-single", "mt-bench-pairwise"]
@@ -70,23 +70,26 @@ def test_template_from_path(tmp_path):
         (lambda s: s.replace('version = "3"\n', ""), "missing key 'version'"),
         (lambda s: s.replace("{answer_b}", "{answer_c}"), "unknown placeholder(s) {answer_c}"),
         (lambda s: s.replace("B {answer_b}", "B"), "messages lack {answer_b}"),
-        (lambda s: s.replace('mode = "pairwise"', 'mode = "triple"'), "mode must be 'single' or 'pairwise'"),
+        (
+            lambda s: s.replace('mode = "pairwise"', 'mode = "triple"'),
+            "mode = 'triple': Input should be 'pairwise' or 'single'",
+        ),
         (
             lambda s: s.replace('format = "[[{verdict}]]"', 'format = "[[{verdict}]]"\npattern = "(("'),
             "not a valid regex",
         ),
         (lambda s: s.replace('format = "[[{verdict}]]"', 'format = "Verdict: {verdict}"'), "nothing after {verdict}"),
-        (lambda s: s.replace("first = ", "firsts = "), "verdict.labels needs first"),
-        (lambda s: "bogus = 1\n" + s, "unknown key(s) bogus"),
+        (lambda s: s.replace("first = ", "firsts = "), "missing key 'verdict.labels.first'"),
+        (lambda s: "bogus = 1\n" + s, "unknown key 'bogus'"),
         (lambda s: s.replace("[messages]", "[messages"), "invalid TOML"),
-        (lambda s: s.replace('text = "say', 'essay = "say'), "[instructions] must map protocols"),
+        (lambda s: s.replace('text = "say', 'essay = "say'), "unknown key 'instructions.essay'"),
     ],
 )
 def test_broken_template_names_file_and_problem(tmp_path, edit, message):
     path = write(tmp_path, edit(GOOD))
-    with pytest.raises(ConfigError) as info:
+    with pytest.raises(TemplateError) as info:
         load_template(path)
-    assert str(path) in str(info.value)
+    assert str(info.value).startswith(f"{path}: ")
     assert message in str(info.value)
 
 
