@@ -48,9 +48,10 @@ PAIRWISE_ONLY = ("reconcile", "swap", "baseline")
 CONFIG_KEYS = frozenset({"mode", *setting_names(JudgeSettings), *setting_names(JudgeData)})
 
 EXIT_CODES = (
-    "exit codes: 0 done; 1 stopped early by --max-cost (the report is written and completed calls are cached: "
-    "rerun to finish); 2 bad input, config or template, an unreachable server, refused credentials, "
-    f"an exhausted quota or an unsupported protocol; {int(ExitCode.INTERRUPTED)} interrupted"
+    "exit codes: 0 done; 2 bad input, config or template, an unreachable server, refused credentials, "
+    f"an exhausted quota or an unsupported protocol; {int(ExitCode.BUDGET_STOPPED)} stopped before --max-cost "
+    "would be passed (the report is written and completed calls are cached: rerun to finish); "
+    f"{int(ExitCode.INTERRUPTED)} interrupted"
 )
 
 
@@ -225,8 +226,8 @@ def specs_from_table(
 
 def run_spec(spec: JudgeSpec, *, servers: JudgeServers, progress: Progress | None = None) -> tuple[JudgeRun, ExitCode]:
     """Run one spec with ``servers`` (shared by the runs of a process) and
-    return its result and exit status: 1 when the run stopped before
-    ``max_cost`` would be passed, else ``OK``. Reads
+    return its result and exit status: :attr:`ExitCode.BUDGET_STOPPED` when
+    the run stopped before ``max_cost`` would be passed, else ``OK``. Reads
     the inputs and the API key; writes and prints nothing."""
     from evalkit.judge.inputs import load_inputs
     from evalkit.judge.run import api_key_from_env, run_judge
@@ -234,7 +235,7 @@ def run_spec(spec: JudgeSpec, *, servers: JudgeServers, progress: Progress | Non
     inputs = load_inputs(spec.data)
     api_key = api_key_from_env(spec.settings)
     run = run_judge(spec.settings, inputs, mode=spec.mode, api_key=api_key, server=servers, progress=progress)
-    return run, ExitCode.GATE_FAILED if run.stopped else ExitCode.OK
+    return run, ExitCode.BUDGET_STOPPED if run.stopped else ExitCode.OK
 
 
 def run_config(table: Mapping[str, Any], *, base_dir: pathlib.Path, source: str = "") -> int:

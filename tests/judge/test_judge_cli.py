@@ -353,6 +353,48 @@ def test_help_stays_light():
     assert "--reconcile" in result.stdout and result.stdout.strip().endswith("[]")
 
 
+def test_max_cost_stop_has_its_own_exit_code(scripted, tmp_path):
+    # Defect 5: exit code 1 meant both "a gate failed" and "the judge stopped at --max-cost".
+    server = scripted(lambda request, n: Reply("Rating: [[5]]", usage=(400, 10)))
+    out = tmp_path / "out"
+    result = evalkit(
+        "judge",
+        "single",
+        *data(tmp_path, n=10, systems=("s",)),
+        "--template",
+        "mt-bench-single",
+        "--base-url",
+        server.base_url,
+        "--model",
+        "judge",
+        "--cache",
+        tmp_path / "c.sqlite",
+        "--concurrency",
+        "1",
+        "--price",
+        "1000000,1000000",
+        "--max-cost",
+        "2000",
+        "--out",
+        out,
+    )
+    assert result.returncode == 3, result.stderr  # ExitCode.BUDGET_STOPPED, not a gate failure (1)
+    assert 0 < server.chat_requests < 10
+    assert "stopped early (max-cost); rerun to finish" in result.stderr and "Traceback" not in result.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["stopped"] == "max-cost" and summary["systems"][0]["unscored"] == 10 - server.chat_requests
+
+
+def test_help_documents_the_exit_codes():
+    from evalkit.errors import ExitCode
+
+    result = evalkit("judge", "single", "--help")
+    assert result.returncode == 0
+    text = " ".join(result.stdout.split())
+    assert f"{int(ExitCode.BUDGET_STOPPED)} stopped before --max-cost would be passed" in text
+    assert "2 bad input" in text and "0 done" in text
+
+
 def test_several_reference_files_and_jsonl_fields(scripted, tmp_path):
     server = scripted(lambda request, n: Reply("Score: [[6]]"))
     (tmp_path / "p.jsonl").write_text('{"question": "2+2?"}\n{"question": "3+3?"}\n')
