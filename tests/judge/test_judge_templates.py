@@ -109,3 +109,36 @@ def test_protocol_without_instructions_is_a_clear_error(tmp_path):
     with pytest.raises(ConfigError, match="no \\[instructions\\] logprobs"):
         t.instructions_for("logprobs")
     assert t.instructions_for("grammar") == "say [[A]] or [[B]]"  # grammar falls back to text
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (
+            lambda s: s.replace('mode = "pairwise"', 'mode = "pairwise"\nmax_tokens = 0'),
+            "max_tokens = 0: Input should be greater than or equal to 1",
+        ),
+        (
+            lambda s: s.replace('first = "A"', 'first = ""'),
+            "verdict.labels.first = '': String should have at least 1 character",
+        ),
+        (lambda s: s.replace('second = "B"', 'second = "A"'), "verdict.labels uses 'A' twice"),
+        (lambda s: s.replace('labels = { first = "A", second = "B" }', ""), "verdict.labels is missing"),
+        (lambda s: s.replace("[messages]", "[messages]\nsytem = 'x'"), "unknown key 'messages.sytem'"),
+    ],
+)
+def test_template_keys_are_checked_by_the_schema(tmp_path, edit, message):
+    path = write(tmp_path, edit(GOOD))
+    with pytest.raises(TemplateError) as info:
+        load_template(path)
+    assert str(info.value).startswith(f"{path}: ") and message in str(info.value)
+
+
+def test_a_single_template_needs_a_scale(tmp_path):
+    text = GOOD.replace('mode = "pairwise"', 'mode = "single"').replace("{answer_a}", "{answer}")
+    text = text.replace(" B {answer_b}", "").replace('labels = { first = "A", second = "B" }', "scale = [10, 1]")
+    with pytest.raises(
+        TemplateError, match=r"verdict.scale must be \[LOW, HIGH\] with integers LOW < HIGH, not \[10, 1\]"
+    ):
+        load_template(write(tmp_path, text))
+    assert load_template(write(tmp_path, text.replace("[10, 1]", "[0, 3]"))).labels == ("0", "1", "2", "3")
