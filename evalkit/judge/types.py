@@ -24,7 +24,6 @@ from __future__ import annotations
 import pathlib
 import re
 import string
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import Annotated, Any, Literal, NamedTuple
@@ -616,9 +615,8 @@ class JudgeRun:
 
     def pair_items(self, system_a: str, system_b: str) -> list[ItemVerdict]:
         """The items of the pair judged as (``system_a``, ``system_b``), in item order."""
+        self.pair(system_a, system_b)  # a KeyError naming the pair if it was not judged
         found = [i for i in self.items if i.mode == "pairwise" and i.systems == (system_a, system_b)]
-        if not found and self.n_items:
-            self.pair(system_a, system_b)  # raises KeyError with the names
         return sorted(found, key=lambda i: i.item)
 
     def pair_item_scores(self, system: str, opponent: str, *, probabilities: bool | None = None) -> list[float | None]:
@@ -649,9 +647,6 @@ class JudgeRun:
     def unscored_items(self, systems: tuple[str, ...]) -> dict[int, str]:
         """Item index -> reason, for the items of ``systems`` (a judged pair or one system) without a score."""
         return {i.item: i.unscored or "unscored" for i in self.items if i.systems == systems and i.score is None}
-
-    def reason_counts(self, systems: tuple[str, ...]) -> Counter[str]:
-        return Counter(self.unscored_items(systems).values())
 
 
 class Progress:
