@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import inspect
 import types
 import typing
 from collections.abc import Iterable, Mapping
@@ -38,7 +39,17 @@ from evalkit.errors import ConfigError
 if TYPE_CHECKING:  # pragma: no cover
     from pydantic import TypeAdapter, ValidationError
 
-__all__ = ["add_arguments", "arguments_given", "field_help", "setting", "setting_names", "validate"]
+__all__ = [
+    "add_arguments",
+    "arguments_given",
+    "field_help",
+    "keyword_signature",
+    "path_settings",
+    "setting",
+    "setting_names",
+    "subset",
+    "validate",
+]
 
 T = TypeVar("T")
 
@@ -94,31 +105,84 @@ def _message(exc: ValidationError, values: Mapping[str, object], where: str) -> 
     first = exc.errors()[0]
     location = ".".join(str(part) for part in first["loc"])
     key = str(first["loc"][0]) if first["loc"] else ""
-    shown = f" = {values[key]!r}" if key in values else ""
-    if location != key:
-        shown += f" (at {location})"
     more = len(exc.errors()) - 1
     tail = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+    if first["type"] == "missing":
+        return f"{where}: missing key {location!r}{tail}"
+    if first["type"] in ("unexpected_keyword_argument", "extra_forbidden"):
+        return f"{where}: unknown key {location!r}{tail}"
+    shown = f" = {values[key]!r}" if key in values else ""
+    if location != key:
+        # a nested table: show the value at the nested key, not the whole table
+        value = first.get("input")
+        short = not isinstance(value, Mapping) and len(repr(value)) <= 80
+        shown = f" = {value!r}" if short else ""
+        key = location
     return f"{where}: {key}{shown}: {first['msg']}{tail}"
 
 
-def validate(cls: type[T], values: Mapping[str, object], *, where: str) -> T:
+def validate(cls: type[T], values: Mapping[str, object], *, where: str, error: type[ConfigError] = ConfigError) -> T:
     """Build ``cls`` from ``values``, converting and checking every value.
 
-    Unknown keys and bad values raise :class:`ConfigError` naming ``where``
-    (a file and table, or the command line) and the key.
+    Unknown keys and bad values raise :class:`ConfigError` (or its subclass
+    ``error``) naming ``where`` (a file and table, or the command line) and
+    the key; a nested table's key is named with dots (``verdict.labels.first``).
+    A nested dataclass that sets ``__pydantic_config__ = {"extra": "forbid"}``
+    rejects unknown keys too.
     """
     from pydantic import ValidationError
 
     names = setting_names(cls)
     unknown = [key for key in values if key not in names]
     if unknown:
-        raise ConfigError(f"{where}: unknown key {unknown[0]!r}", hint=f"known keys: {', '.join(sorted(names))}")
+        raise error(f"{where}: unknown key {unknown[0]!r}", hint=f"known keys: {', '.join(sorted(names))}")
     try:
-        result: T = _adapter(cls).validate_python(dict(values))
+        result: T = _adapter(typing.cast(type, cls)).validate_python(dict(values))
     except ValidationError as exc:
-        raise ConfigError(_message(exc, values, where)) from None
+        raise error(_message(exc, values, where)) from None
     return result
+
+
+def keyword_signature(cls: type) -> inspect.Signature:
+    """A keyword-only signature with one parameter per setting of ``cls``
+    (its type and default): give it to a class whose ``__init__(**options)``
+    validates through ``cls``, so that tools reading signatures (the metric
+    options layer, ``help()``) see the settings.
+
+    >>> from dataclasses import dataclass
+    >>> @dataclass(frozen=True)
+    ... class Demo:
+    ...     seed: int = setting(12345, help="seed")
+    >>> keyword_signature(Demo)
+    <Signature (self, *, seed: int = 12345)>
+    """
+    hints = typing.get_type_hints(cls)
+    params = [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+    for f in dataclasses.fields(cls):
+        default = f.default if f.default is not dataclasses.MISSING else inspect.Parameter.empty
+        if f.default_factory is not dataclasses.MISSING:
+            default = f.default_factory()
+        params.append(
+            inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=hints[f.name])
+        )
+    return inspect.Signature(params)
+
+
+def subset(cls: type, *, exclude: Iterable[str], name: str) -> type:
+    """A settings class with the settings of ``cls`` except ``exclude``: the
+    same declarations (type, default, help), not a copy to keep in step."""
+    hints = typing.get_type_hints(cls, include_extras=True)
+    dropped = set(exclude)
+    kept = [(f.name, hints[f.name], _copy_field(f)) for f in dataclasses.fields(cls) if f.name not in dropped]
+    made = dataclasses.make_dataclass(name, kept, frozen=True)
+    made.__module__ = cls.__module__
+    return made
+
+
+def _copy_field(f: dataclasses.Field[Any]) -> Any:
+    if f.default_factory is not dataclasses.MISSING:
+        return dataclasses.field(default_factory=f.default_factory, metadata=f.metadata)
+    return dataclasses.field(default=f.default, metadata=f.metadata)
 
 
 # -- the command line -----------------------------------------------------------

@@ -4,11 +4,13 @@ endpoint (OpenAI, vLLM, llama.cpp's server...).
 The endpoint is ``openai_base_url`` (a MAUVE option), else
 ``$OPENAI_BASE_URL``, else OpenAI's own. The key comes from
 ``$OPENAI_API_KEY`` only and is never logged, cached or put in the id. Texts
-go in batches of ``batch_size``; a request that fails with 408, 409, 429, a
-5xx status, a timeout or a dropped connection is retried with exponential
-backoff, waiting what the server's ``Retry-After`` asks for when it says.
+go in batches of ``batch_size``; failures are classified and retried by
+evalkit's one retry policy (:mod:`evalkit.retry`): 408, 409, 429, a 5xx
+status, a timeout or a dropped connection is retried with exponential
+backoff, waiting what the server's ``Retry-After`` asks for when it says;
+anything else stops with a :class:`~evalkit.errors.ServiceError`.
 
-The client's own retries are off (``max_retries=0``) so that one loop here
+The client's own retries are off (``max_retries=0``) so that one loop
 decides, and a test can count requests.
 
 >>> OpenAIEmbeddingsFeaturizer("text-embedding-3-small",
@@ -18,24 +20,21 @@ decides, and a test can count requests.
 
 from __future__ import annotations
 
+import functools
 import os
-import random
-import time
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
-from evalkit.errors import ConfigError, EvalkitError, MissingDependencyError
-from evalkit.retry_after import parse_retry_after
+from evalkit.errors import ConfigError, MissingDependencyError, ServiceError
+from evalkit.retry import RetryPolicy, retry_sync
 
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["OpenAIEmbeddingsFeaturizer", "call_with_retries"]
+__all__ = ["OpenAIEmbeddingsFeaturizer"]
 
 OPENAI_URL = "https://api.openai.com/v1"
-RETRYABLE_STATUS = frozenset({408, 409, 429})
-T = TypeVar("T")
 
 
 class OpenAIEmbeddingsFeaturizer:
@@ -63,7 +62,7 @@ class OpenAIEmbeddingsFeaturizer:
                 hint="for example: http://127.0.0.1:8080/v1",
             )
         self.batch_size = batch_size
-        self.max_retries = max_retries
+        self.policy = RetryPolicy(max_retries=max_retries)
         self.timeout = timeout
         self._client: Any = None
 
@@ -101,14 +100,15 @@ class OpenAIEmbeddingsFeaturizer:
         rows: list[list[float]] = []
         for start in range(0, len(texts), self.batch_size):
             chunk = list(texts[start : start + self.batch_size])
-            response = call_with_retries(
-                lambda: client.embeddings.create(model=self.model, input=chunk, encoding_format="float"),
-                max_retries=self.max_retries,
+            response = retry_sync(
+                functools.partial(client.embeddings.create, model=self.model, input=chunk, encoding_format="float"),
+                policy=self.policy,
+                server=self.id,
                 what=f"embeddings request to {self.id}",
             )
             data = sorted(response.data, key=lambda d: d.index)
             if len(data) != len(chunk):
-                raise EvalkitError(
+                raise ServiceError(
                     f"{self.id} returned {len(data)} embeddings for {len(chunk)} texts",
                     hint="the server does not follow the /v1/embeddings protocol for batched input",
                 )
@@ -116,58 +116,4 @@ class OpenAIEmbeddingsFeaturizer:
         try:
             return np.asarray(rows, dtype=np.float32)
         except ValueError as exc:  # ragged vectors
-            raise EvalkitError(f"{self.id} returned embeddings of different sizes: {exc}") from None
-
-
-def call_with_retries(
-    call: Callable[[], T],
-    *,
-    max_retries: int = 6,
-    base_delay: float = 0.5,
-    max_delay: float = 30.0,
-    max_retry_after: float = 300.0,
-    what: str = "request",
-    sleep: Callable[[float], None] = time.sleep,
-) -> T:
-    """Run ``call``; on a retryable failure wait and try again.
-
-    Retryable: HTTP 408, 409, 429 and 5xx, timeouts and connection errors.
-    The wait is the server's ``Retry-After`` when given (up to
-    ``max_retry_after`` seconds), else ``base_delay * 2**attempt`` with jitter,
-    capped at ``max_delay``. Other HTTP errors stop at once with a
-    :class:`ConfigError` (bad model, key or URL are configuration problems).
-    """
-    import openai
-
-    attempt = 0
-    while True:
-        try:
-            return call()
-        except openai.APIStatusError as exc:
-            status = exc.status_code
-            if status not in RETRYABLE_STATUS and status < 500:
-                raise ConfigError(
-                    f"{what} failed with HTTP {status}: {_short(exc)}",
-                    hint="check the model name, openai_base_url and OPENAI_API_KEY",
-                ) from None
-            headers = exc.response.headers if exc.response is not None else None
-            wait = parse_retry_after(headers)
-            reason = f"HTTP {status}"
-        except (openai.APITimeoutError, openai.APIConnectionError) as exc:
-            wait, reason = None, type(exc).__name__
-        if attempt >= max_retries:
-            raise EvalkitError(
-                f"{what} still failed after {attempt + 1} tries (last: {reason})",
-                hint="is the server running and reachable? retry later",
-            )
-        if wait is None:
-            wait = min(max_delay, base_delay * 2**attempt) * (0.5 + random.random() / 2)
-        elif wait > max_retry_after:
-            raise EvalkitError(f"{what}: the server asks to wait {wait:.0f} s ({reason}); giving up")
-        sleep(wait)
-        attempt += 1
-
-
-def _short(exc: Exception) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return text[:200]
+            raise ServiceError(f"{self.id} returned embeddings of different sizes: {exc}") from None

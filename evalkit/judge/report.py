@@ -1,7 +1,8 @@
 """Judge reports: ``summary.json``, ``judgments.jsonl`` and a markdown section.
 
-The writers take only a :class:`~evalkit.judge.run.JudgeRun`; every file is
+The writers take only a :class:`~evalkit.judge.types.JudgeRun`; every file is
 written atomically. ``summary.json`` fields are documented in ``docs/judge.md``.
+Numbers print through :mod:`evalkit.reports.format`, like every other table.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from evalkit.jsonable import jsonable
-from evalkit.judge.run import JudgeRun, config_to_dict
+from evalkit.judge.types import ItemVerdict, JudgeRun, OrderCall
+from evalkit.reports.format import format_number, markdown_table
 
-__all__ = ["summary_dict", "render_markdown", "write_report", "judgments_jsonl"]
+__all__ = ["judgments_jsonl", "public_url", "render_markdown", "summary_dict", "write_report"]
 
 
 def public_url(url: str) -> str:
@@ -28,108 +30,155 @@ def public_url(url: str) -> str:
     return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
+def _settings(run: JudgeRun) -> dict[str, Any]:
+    """The run's settings (no data, no secret) for ``summary.json``."""
+    out: dict[str, Any] = {"mode": run.mode, "systems": list(run.systems), "n_items": run.n_items}
+    out.update(run.settings.reported())
+    out.update(base_url=public_url(run.base_url), model=run.model, template=run.settings.template or run.mode)
+    return out
+
+
 def summary_dict(run: JudgeRun) -> dict[str, Any]:
     """The JSON-ready summary of a run (what ``summary.json`` holds)."""
     from evalkit import __version__
 
-    config = run.config
-    settings = config_to_dict(config)
-    settings["base_url"] = public_url(settings["base_url"])
+    s = run.settings
+    pairwise = run.mode == "pairwise"
     out: dict[str, Any] = {
-        "mode": config.mode,
+        "mode": run.mode,
         "signature": run.signature,
         "judge": {
-            "model": config.model,
-            "base_url": public_url(config.base_url),
+            "model": run.model,
+            "base_url": public_url(run.base_url),
             "template": run.template.name,
             "template_version": run.template.version,
             "protocol": run.protocol,
-            "grammar_backend": config.grammar_backend if run.protocol == "grammar" else None,
-            "reconcile": config.reconcile if config.mode == "pairwise" else None,
-            "swap": config.swap if config.mode == "pairwise" else None,
-            "baseline": config.baseline,
+            "grammar_backend": s.grammar_backend if run.protocol == "grammar" else None,
+            "reconcile": s.reconcile if pairwise else None,
+            "swap": s.swap if pairwise else None,
+            "baseline": s.baseline,
         },
-        "pairs": list(run.pairs) if config.mode == "pairwise" else None,
-        "ratings": (
-            [{"system": s, **v} for s, v in sorted(run.ratings.items(), key=lambda kv: -kv[1]["strength"])]
-            if run.ratings
-            else None
-        ),
-        "systems": list(run.systems) if config.mode == "single" else None,
+        "pairs": [p.to_dict() for p in run.pairs] if pairwise else None,
+        "ratings": [r.to_dict() for r in run.ratings] if run.ratings else None,
+        "systems": [r.to_dict() for r in run.singles] if not pairwise else None,
         "stopped": run.stopped,
         "evalkit_version": __version__,
-        "settings": settings,
+        "settings": _settings(run),
     }
-    out.update(run.stats)
-    return jsonable(out)
+    out.update(run.stats.to_dict())
+    return dict(jsonable(out))
+
+
+def _call_record(item: ItemVerdict, order_call: OrderCall) -> dict[str, Any]:
+    record: dict[str, Any] = {"item": item.item, "mode": item.mode}
+    if item.mode == "single":
+        record["system"] = item.systems[0]
+    else:
+        record.update(
+            system_a=item.systems[0], system_b=item.systems[1], order=order_call.order, shown=list(order_call.shown)
+        )
+    call = order_call.call
+    if call is None:
+        record.update(messages=None, raw_answer=None, verdict=None, unscored=order_call.unscored, cached=False)
+        return record
+    v = call.verdict
+    response = call.response or {}
+    record.update(
+        messages=[dict(m) for m in call.messages],
+        raw_answer=response.get("content"),
+        finish_reason=response.get("finish_reason"),
+        verdict=v.label,
+        meaning=v.value,
+        p_first=v.p_first,
+        probabilities=dict(v.probabilities) if v.probabilities else None,
+        missing_labels=list(v.missing_labels) or None,
+        missing_mass_bound=v.missing_mass_bound,
+        unscored=v.unscored,
+        possible_injection={k: list(r) for k, r in order_call.flags.items()} or None,
+        prompt_tokens=call.prompt_tokens,
+        completion_tokens=call.completion_tokens,
+        latency_s=round(call.latency_s, 4),
+        cached=call.cached,
+        attempts=call.attempts,
+        key=call.key,
+    )
+    if response.get("top_logprobs"):
+        record["top_logprobs"] = response["top_logprobs"]
+    return record
+
+
+def judgment_records(run: JudgeRun) -> list[dict[str, Any]]:
+    """One record per judge call (and per item that needed no call), in report order."""
+    return [_call_record(item, c) for item in run.items for c in item.calls]
 
 
 def judgments_jsonl(run: JudgeRun) -> str:
-    """One JSON line per judge call (and per item that needed no call)."""
-    return "".join(json.dumps(jsonable(r), ensure_ascii=False) + "\n" for r in run.judgments)
+    """``judgments.jsonl``: one JSON line per record of :func:`judgment_records`."""
+    return "".join(json.dumps(jsonable(r), ensure_ascii=False) + "\n" for r in judgment_records(run))
 
 
-def _fmt(value: Any, digits: int = 3) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, float):
-        return f"{value:.{digits}f}"
-    return str(value)
+def _rate(value: float | None) -> str:
+    return format_number(value, "0-1")
+
+
+_PAIR_NOTE = (
+    "Win rate counts ties as half; the decisive win rate leaves ties out. Position consistency: "
+    "share of items whose two verdicts agree after swapping; first-position rate: share of single "
+    "verdicts that chose the answer shown first (0.5 means no position bias)."
+)
+
+
+def _pairwise_lines(run: JudgeRun) -> list[str]:
+    lines: list[str] = []
+    if not run.settings.swap:
+        lines += [
+            "**--no-swap was used: each pair was judged in one order only; position bias is not corrected "
+            "and position consistency is unknown.**",
+            "",
+        ]
+    header = ["system A", "system B", "n", "wins", "losses", "ties", "unscored", "win rate", "decisive win rate"]
+    header += ["position consistency", "first-position rate"]
+    rows = [
+        [p.system_a, p.system_b, str(p.n), str(p.wins), str(p.losses), str(p.ties), str(p.unscored)]
+        + [_rate(p.win_rate), _rate(p.decisive_win_rate), _rate(p.position_consistency)]
+        + [_rate(p.first_position_rate)]
+        for p in run.pairs
+    ]
+    lines.append(markdown_table(header, rows))
+    if run.ratings:
+        lines += ["", "Bradley-Terry ratings (Elo scale):", ""]
+        lines.append(
+            markdown_table(["system", "rating"], [[r.system, format_number(r.rating, "0-100")] for r in run.ratings])
+        )
+    return lines + ["", _PAIR_NOTE]
+
+
+def _single_lines(run: JudgeRun) -> list[str]:
+    rows = []
+    for r in run.singles:
+        hist = " ".join(f"{k}:{v}" for k, v in r.histogram.items() if v)
+        rows.append([r.system, str(r.n), format_number(r.mean, run.template.scale), str(r.unscored), hist or "–"])
+    return [markdown_table(["system", "n", "mean", "unscored", "histogram"], rows)]
 
 
 def render_markdown(run: JudgeRun, *, heading_level: int = 2) -> str:
     """A markdown section with the run's table and its settings."""
     h = "#" * heading_level
-    config = run.config
     s = run.stats
-    lines = [f"{h} LLM judge ({config.mode})", ""]
+    lines = [f"{h} LLM judge ({run.mode})", ""]
     lines.append(
-        f"Judge `{config.model}` with template `{run.template.id}`, protocol `{run.protocol}`"
-        + (f", reconcile `{config.reconcile}`" if config.mode == "pairwise" else "")
+        f"Judge `{run.model}` with template `{run.template.id}`, protocol `{run.protocol}`"
+        + (f", reconcile `{run.settings.reconcile}`" if run.mode == "pairwise" else "")
         + f". Signature: `{run.signature}`"
     )
     lines.append("")
-    if config.mode == "pairwise":
-        if not config.swap:
-            lines += [
-                "**--no-swap was used: each pair was judged in one order only; position bias is not corrected "
-                "and position consistency is unknown.**",
-                "",
-            ]
-        lines.append(
-            "| system A | system B | n | wins | losses | ties | unscored | win rate | decisive win rate "
-            "| position consistency | first-position rate |"
-        )
-        lines.append("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
-        for p in run.pairs:
-            lines.append(
-                f"| {p['system_a']} | {p['system_b']} | {p['n']} | {p['wins']} | {p['losses']} | {p['ties']} "
-                f"| {p['unscored']} | {_fmt(p['win_rate'])} | {_fmt(p['decisive_win_rate'])} "
-                f"| {_fmt(p['position_consistency'])} | {_fmt(p['first_position_rate'])} |"
-            )
-        if run.ratings:
-            lines += ["", "Bradley-Terry ratings (Elo scale):", "", "| system | rating |", "|---|--:|"]
-            for name, r in sorted(run.ratings.items(), key=lambda kv: -kv[1]["strength"]):
-                lines.append(f"| {name} | {r['rating']:.0f} |")
-        lines += [
-            "",
-            "Win rate counts ties as half; the decisive win rate leaves ties out. Position consistency: "
-            "share of items whose two verdicts agree after swapping; first-position rate: share of single "
-            "verdicts that chose the answer shown first (0.5 means no position bias).",
-        ]
-    else:
-        lines.append("| system | n | mean | unscored | histogram |")
-        lines.append("|---|--:|--:|--:|---|")
-        for r in run.systems:
-            hist = " ".join(f"{k}:{v}" for k, v in r["histogram"].items() if v)
-            lines.append(f"| {r['system']} | {r['n']} | {_fmt(r['mean'], 2)} | {r['unscored']} | {hist or '–'} |")
+    lines += _pairwise_lines(run) if run.mode == "pairwise" else _single_lines(run)
     lines += [
         "",
-        f"Calls: {s.get('calls', 0)} ({s.get('cache_hits', 0)} from the cache, {s.get('failed_calls', 0)} unscored); "
-        f"HTTP requests sent: {s.get('requests_sent', 0)}; tokens: {s.get('prompt_tokens', 0)} in, "
-        f"{s.get('completion_tokens', 0)} out"
-        + (f"; cost: ${s['cost']:.4f}" if s.get("cost") is not None else "")
-        + f"; answers flagged as possible injection: {s.get('possible_injection', 0)}.",
+        f"Calls: {s.calls} ({s.cache_hits} from the cache, {s.failed_calls} unscored); "
+        f"HTTP requests sent: {s.requests_sent}; tokens: {s.prompt_tokens} in, {s.completion_tokens} out"
+        + (f"; cost: ${s.cost:.4f}" if s.cost is not None else "")
+        + f"; answers flagged as possible injection: {s.possible_injection}.",
     ]
     if run.stopped:
         lines += ["", f"**The run stopped early: {run.stopped}. Rerun to finish (completed calls are cached).**"]

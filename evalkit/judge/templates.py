@@ -14,99 +14,79 @@ from __future__ import annotations
 
 import pathlib
 import re
-import string
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+import sys
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from annotated_types import Ge, MinLen
 
 from evalkit.errors import TemplateError
+from evalkit.judge.types import PROTOCOLS, Mode, Template, VerdictProtocol, template_fields
+from evalkit.settings import setting, validate
 
-__all__ = ["Template", "TemplateError", "load_template", "available_templates", "PROTOCOLS"]
-
-PROTOCOLS = ("text", "grammar", "logprobs")
+__all__ = ["Template", "TemplateError", "load_template", "available_templates", "parse_template", "PROTOCOLS"]
 
 _PLACEHOLDERS = {
     "single": {"question", "answer", "reference", "format_instructions"},
     "pairwise": {"question", "answer_a", "answer_b", "reference", "format_instructions"},
 }
 _REQUIRED = {"single": {"answer"}, "pairwise": {"answer_a", "answer_b"}}
-_TOP_KEYS = {
-    "name",
-    "version",
-    "mode",
-    "description",
-    "protocol",
-    "max_tokens",
-    "messages",
-    "verdict",
-    "instructions",
-    "headings",
-}
 _HEADING_LINE = re.compile(r"^\s*(\[[^\[\]{}\n]+\])\s*$", re.MULTILINE)
+_NonEmpty = Annotated[str, MinLen(1)]
+#: a nested table rejects unknown keys too
+_NO_EXTRA = {"extra": "forbid"}
+
+
+# -- the file's schema: one declaration per key, checked by pydantic ---------------------
 
 
 @dataclass(frozen=True)
-class Template:
-    """A loaded, validated judge template.
-
-    ``labels`` are the verdict strings the judge may answer: for a pairwise
-    template (first, second[, tie]), for a single template the scale's
-    integers as strings. ``values`` maps each label to its meaning: "first",
-    "second", "tie" (pairwise) or the integer score (single).
-    """
-
-    name: str
-    version: str
-    mode: str
-    path: pathlib.Path
-    system: str
-    user: str
-    verdict_format: str
-    pattern: re.Pattern[str]
-    labels: tuple[str, ...]
-    values: Mapping[str, Any]
-    instructions: Mapping[str, str] = field(default_factory=dict)
-    headings: tuple[str, ...] = ()
-    protocol: str = "text"
-    max_tokens: int = 512
-    description: str = ""
-
-    @property
-    def needs_reference(self) -> bool:
-        return "reference" in _fields(self.system) | _fields(self.user)
-
-    @property
-    def id(self) -> str:
-        """``name@version``: what the cache key and the signature carry."""
-        return f"{self.name}@{self.version}"
-
-    def instructions_for(self, protocol: str) -> str:
-        """The output instructions for ``protocol``.
-
-        The grammar protocol constrains the answer to a bare label, as the
-        logprobs protocol reads one: without its own instructions it uses
-        the logprobs ones, then the text ones.
-        """
-        if protocol in self.instructions:
-            return self.instructions[protocol]
-        if protocol == "grammar":
-            for fallback in ("logprobs", "text"):
-                if fallback in self.instructions:
-                    return self.instructions[fallback]
-        if not self.instructions:
-            return ""
-        raise TemplateError(
-            f'{self.path}: template {self.name!r} has no [instructions] {protocol} = "..."',
-            hint=f"add the output instructions for the {protocol} protocol, or choose another --protocol",
-        )
-
-    def verdict_text(self, label: str) -> str:
-        """The answer text the template asks for, e.g. ``[[A]]``."""
-        return self.verdict_format.replace("{verdict}", label)
+class _Messages:
+    __pydantic_config__ = _NO_EXTRA
+    user: str = setting(help="the user message, with placeholders")
+    system: str = setting("", help="the system message (optional)")
 
 
-def _fields(text: str) -> set[str]:
-    return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+@dataclass(frozen=True)
+class _Labels:
+    __pydantic_config__ = _NO_EXTRA
+    first: _NonEmpty = setting(help="the label for: the answer shown first is better")
+    second: _NonEmpty = setting(help="the label for: the answer shown second is better")
+    tie: _NonEmpty | None = setting(None, help="the label for a tie (optional)")
+
+
+@dataclass(frozen=True)
+class _VerdictTable:
+    __pydantic_config__ = _NO_EXTRA
+    format: str = setting(help="how a verdict is written; {verdict} once")
+    pattern: str | None = setting(None, help="a regex with one group; derived from format by default")
+    labels: _Labels | None = setting(None, help="pairwise: the labels of first, second and tie")
+    scale: Annotated[list[int], MinLen(2)] | None = setting(None, help="single: [LOW, HIGH]")
+
+
+@dataclass(frozen=True)
+class _Instructions:
+    __pydantic_config__ = _NO_EXTRA
+    text: str | None = setting(None, help="output instructions for the text protocol")
+    grammar: str | None = setting(None, help="... for the grammar protocol (default: the logprobs ones)")
+    logprobs: str | None = setting(None, help="... for the logprobs protocol")
+
+
+@dataclass(frozen=True)
+class TemplateFile:
+    """The keys of a template file (``judges/README.md`` documents them)."""
+
+    __pydantic_config__ = _NO_EXTRA
+    name: str = setting(help="shown in reports")
+    version: str | int | float = setting(help="enters the cache key and the signature")
+    mode: Mode = setting(help="single or pairwise")
+    messages: _Messages = setting(help="[messages] system and user")
+    verdict: _VerdictTable = setting(help="[verdict] format, pattern, labels or scale")
+    description: str = setting("", help="optional")
+    protocol: VerdictProtocol = setting("text", help="default verdict protocol")
+    max_tokens: Annotated[int, Ge(1)] = setting(512, help="answer limit for the text protocol")
+    instructions: _Instructions | None = setting(None, help="[instructions] per protocol")
+    headings: list[_NonEmpty] | None = setting(None, help="headings to escape inside values")
 
 
 def available_templates() -> list[str]:
@@ -140,27 +120,16 @@ def load_template(name_or_path: str | pathlib.Path) -> Template:
 
 
 def _load_toml(data: bytes, path: pathlib.Path) -> dict[str, Any]:
-    try:
+    if sys.version_info >= (3, 11):
         import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib  # type: ignore[no-redef]
+    else:  # pragma: no cover
+        import tomli as tomllib
     try:
         return tomllib.loads(data.decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise TemplateError(f"{path}: not valid UTF-8 (byte {exc.start})") from None
     except tomllib.TOMLDecodeError as exc:
         raise TemplateError(f"{path}: invalid TOML: {exc}") from None
-
-
-def _need(table: Mapping[str, Any], key: str, kind: type, path: pathlib.Path, where: str = "") -> Any:
-    if key not in table:
-        raise TemplateError(f"{path}: missing key {where}{key!r}")
-    value = table[key]
-    if kind is str and isinstance(value, (int, float)) and not isinstance(value, bool) and key == "version":
-        value = str(value)
-    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
-        raise TemplateError(f"{path}: {where}{key} must be a {kind.__name__}, not {type(value).__name__}")
-    return value
 
 
 def _derived_pattern(verdict_format: str, path: pathlib.Path) -> str:
@@ -181,113 +150,92 @@ def _derived_pattern(verdict_format: str, path: pathlib.Path) -> str:
     return (pre + r"\s*" if pre else "") + r"([^\n]*?)" + r"\s*" + loose(suffix)
 
 
-def parse_template(data: bytes, *, path: pathlib.Path) -> Template:
-    """Validate a template's TOML bytes; ``path`` is used in messages."""
-    raw = _load_toml(data, path)
-    unknown = set(raw) - _TOP_KEYS
-    if unknown:
-        raise TemplateError(
-            f"{path}: unknown key(s) {', '.join(sorted(unknown))}", hint=f"known keys: {', '.join(sorted(_TOP_KEYS))}"
-        )
-    name = _need(raw, "name", str, path)
-    version = _need(raw, "version", str, path)
-    mode = _need(raw, "mode", str, path)
-    if mode not in _PLACEHOLDERS:
-        raise TemplateError(f"{path}: mode must be 'single' or 'pairwise', not {mode!r}")
-    protocol = raw.get("protocol", "text")
-    if protocol not in PROTOCOLS:
-        raise TemplateError(f"{path}: protocol must be one of {', '.join(PROTOCOLS)}, not {protocol!r}")
-    max_tokens = raw.get("max_tokens", 512)
-    if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 1:
-        raise TemplateError(f"{path}: max_tokens must be a positive integer")
-
-    messages = _need(raw, "messages", dict, path)
-    system = messages.get("system", "")
-    user = _need(messages, "user", str, path, "messages.")
-    if not isinstance(system, str):
-        raise TemplateError(f"{path}: messages.system must be a string")
+def _placeholders(raw: TemplateFile, path: pathlib.Path) -> set[str]:
+    messages = raw.messages
     try:
-        used = _fields(system) | _fields(user)
+        used = template_fields(messages.system) | template_fields(messages.user)
     except ValueError as exc:
         raise TemplateError(
             f"{path}: bad placeholder in messages ({exc}); write a literal brace as {{{{ or }}}}"
         ) from None
-    bad = used - _PLACEHOLDERS[mode]
+    bad = used - _PLACEHOLDERS[raw.mode]
     if bad:
         raise TemplateError(
             f"{path}: unknown placeholder(s) {', '.join('{' + b + '}' for b in sorted(bad))} in messages",
-            hint=f"a {mode} template may use: {', '.join('{' + p + '}' for p in sorted(_PLACEHOLDERS[mode]))}",
+            hint=f"a {raw.mode} template may use: {', '.join('{' + p + '}' for p in sorted(_PLACEHOLDERS[raw.mode]))}",
         )
-    missing = _REQUIRED[mode] - used
+    missing = _REQUIRED[raw.mode] - used
     if missing:
         raise TemplateError(f"{path}: messages lack {', '.join('{' + m + '}' for m in sorted(missing))}")
+    return used
 
-    verdict = _need(raw, "verdict", dict, path)
-    verdict_format = _need(verdict, "format", str, path, "verdict.")
-    pattern_text = verdict.get("pattern") or _derived_pattern(verdict_format, path)
+
+def _pattern(verdict: _VerdictTable, path: pathlib.Path) -> re.Pattern[str]:
     try:
-        pattern = re.compile(pattern_text)
+        pattern = re.compile(verdict.pattern or _derived_pattern(verdict.format, path))
     except re.error as exc:
         raise TemplateError(f"{path}: verdict.pattern is not a valid regex: {exc}") from None
     if pattern.groups != 1:
         raise TemplateError(f"{path}: verdict.pattern must have exactly one group, it has {pattern.groups}")
+    return pattern
 
+
+def _values(raw: TemplateFile, path: pathlib.Path) -> dict[str, Any]:
+    """Label -> meaning: the integer score (single) or the role (pairwise)."""
+    verdict = raw.verdict
+    if raw.mode == "single":
+        scale = verdict.scale
+        if scale is None or len(scale) != 2 or scale[0] >= scale[1]:
+            raise TemplateError(
+                f"{path}: verdict.scale must be [LOW, HIGH] with integers LOW < HIGH, not {scale!r}",
+                hint="a single template grades on a scale, e.g. scale = [1, 10]",
+            )
+        return {str(v): v for v in range(scale[0], scale[1] + 1)}
+    if verdict.labels is None:
+        raise TemplateError(
+            f"{path}: verdict.labels is missing", hint='a pairwise template needs labels = {first = "A", second = "B"}'
+        )
     values: dict[str, Any] = {}
-    if mode == "single":
-        scale = _need(verdict, "scale", list, path, "verdict.")
-        if (
-            len(scale) != 2
-            or not all(isinstance(v, int) and not isinstance(v, bool) for v in scale)
-            or scale[0] >= scale[1]
-        ):
-            raise TemplateError(f"{path}: verdict.scale must be [LOW, HIGH] with integers LOW < HIGH, not {scale!r}")
-        for v in range(scale[0], scale[1] + 1):
-            values[str(v)] = v
-    else:
-        labels = _need(verdict, "labels", dict, path, "verdict.")
-        for role in ("first", "second", "tie"):
-            if role not in labels:
-                if role == "tie":
-                    continue
-                raise TemplateError(f'{path}: verdict.labels needs {role} = "..."')
-            label = labels[role]
-            if not isinstance(label, str) or not label.strip():
-                raise TemplateError(f"{path}: verdict.labels.{role} must be a non-empty string")
-            if label in values:
-                raise TemplateError(f"{path}: verdict.labels uses {label!r} twice")
-            values[label] = role
-        extra = set(labels) - {"first", "second", "tie"}
-        if extra:
-            raise TemplateError(f"{path}: verdict.labels has unknown role(s) {', '.join(sorted(extra))}")
+    for role in ("first", "second", "tie"):
+        label = getattr(verdict.labels, role)
+        if label is None:
+            continue
+        if label in values:
+            raise TemplateError(f"{path}: verdict.labels uses {label!r} twice")
+        values[label] = role
+    return values
 
-    instructions = raw.get("instructions", {})
-    if not isinstance(instructions, dict) or not all(
-        k in PROTOCOLS and isinstance(v, str) for k, v in instructions.items()
-    ):
-        raise TemplateError(f"{path}: [instructions] must map protocols ({', '.join(PROTOCOLS)}) to strings")
+
+def parse_template(data: bytes, *, path: pathlib.Path) -> Template:
+    """Validate a template's TOML bytes; ``path`` is used in messages.
+
+    The keys and their types are checked by :class:`TemplateFile`; what
+    pydantic cannot know (placeholders, the verdict pattern, labels used
+    twice) is checked here. Errors are :class:`TemplateError` naming the file
+    and the key.
+    """
+    raw = validate(TemplateFile, _load_toml(data, path), where=str(path), error=TemplateError)
+    used = _placeholders(raw, path)
+    instructions = {k: v for k, v in vars(raw.instructions).items() if v is not None} if raw.instructions else {}
     if instructions and "format_instructions" not in used:
         raise TemplateError(f"{path}: [instructions] given but no {{format_instructions}} placeholder in messages")
-
-    headings = raw.get("headings")
-    if headings is None:
-        headings = [m for m in _HEADING_LINE.findall(system + "\n" + user)]
-    if not isinstance(headings, list) or not all(isinstance(h, str) and h for h in headings):
-        raise TemplateError(f"{path}: headings must be a list of strings")
-
+    values = _values(raw, path)
+    system, user = raw.messages.system, raw.messages.user
+    headings = raw.headings if raw.headings is not None else _HEADING_LINE.findall(system + "\n" + user)
     return Template(
-        name=name,
-        version=version,
-        mode=mode,
+        name=raw.name,
+        version=str(raw.version),
+        mode=raw.mode,
         path=path,
         system=system,
         user=user,
-        verdict_format=verdict_format,
-        pattern=pattern,
+        verdict_format=raw.verdict.format,
+        pattern=_pattern(raw.verdict, path),
         labels=tuple(values),
         values=values,
-        instructions=dict(instructions),
+        instructions=instructions,
         headings=tuple(headings),
-        protocol=protocol,
-        max_tokens=max_tokens,
-        description=str(raw.get("description", "")),
+        protocol=raw.protocol,
+        max_tokens=raw.max_tokens,
+        description=raw.description,
     )

@@ -33,6 +33,8 @@ _BUILTIN: dict[str, tuple[str, dict[str, object]]] = {
     "chrf": ("evalkit.metrics.sacrebleu_metrics:CHRF", {}),
     "ter": ("evalkit.metrics.sacrebleu_metrics:TER", {}),
     "mauve": ("evalkit.metrics.mauve:Mauve", {}),
+    "judge": ("evalkit.metrics.judge:JudgeScore", {}),
+    "judge_pairwise": ("evalkit.metrics.judge:JudgePairwise", {}),
 }
 
 #: Names that stand for several metrics.

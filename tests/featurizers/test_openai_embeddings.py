@@ -11,12 +11,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import numpy as np
 import pytest
 
-from evalkit.errors import ConfigError, EvalkitError
-from evalkit.featurizers.openai_embeddings import (
-    OpenAIEmbeddingsFeaturizer,
-    call_with_retries,
-)
-from evalkit.retry_after import parse_retry_after
+from evalkit.errors import ConfigError, ServiceError
+from evalkit.featurizers.openai_embeddings import OpenAIEmbeddingsFeaturizer
+from evalkit.retry import RetryPolicy, parse_retry_after, retry_sync
 
 DIM = 6
 
@@ -121,18 +118,30 @@ def test_5xx_is_retried(server):
 
 def test_a_client_error_stops_at_once(server):
     server.script = [(404, {})]
-    with pytest.raises(ConfigError, match="HTTP 404") as info:
+    with pytest.raises(ServiceError, match="HTTP 404") as info:
         OpenAIEmbeddingsFeaturizer("no-such-model", base_url=server.url).featurize(["a"])
     assert len(server.requests) == 1
+    assert "check the base URL" in str(info.value)
     assert "sk-test-secret" not in str(info.value)
 
 
 def test_retries_run_out(server):
     server.script = [(500, {"Retry-After": "0"})] * 3
     f = OpenAIEmbeddingsFeaturizer("toy-embed", base_url=server.url, max_retries=2)
-    with pytest.raises(EvalkitError, match="after 3 tries"):
+    with pytest.raises(ServiceError, match="after 3 tries") as info:
         f.featurize(["a"])
     assert len(server.requests) == 3
+    assert "HTTP 500" in str(info.value)
+
+
+def test_a_long_retry_after_stops_instead_of_waiting(server):
+    # the same cap as the judge's client: one retry policy for both
+    server.script = [(429, {"Retry-After": "3600"})]
+    f = OpenAIEmbeddingsFeaturizer("toy-embed", base_url=server.url)
+    with pytest.raises(ServiceError, match="asked to wait 3600 s"):
+        f.featurize(["a"])
+    assert len(server.requests) == 1
+    assert f.policy.max_retry_after == RetryPolicy().max_retry_after == 120.0
 
 
 def test_base_url_from_env_and_id(server, monkeypatch):
@@ -202,7 +211,8 @@ def test_connection_errors_back_off_exponentially():
             raise openai.APIConnectionError(request=httpx2.Request("POST", "http://127.0.0.1:9/v1/embeddings"))
         return "ok"
 
-    assert call_with_retries(call, base_delay=1.0, max_delay=3.0, sleep=waits.append) == "ok"
+    policy = RetryPolicy(max_retries=6, backoff_base=1.0, backoff_max=3.0)
+    assert retry_sync(call, policy=policy, server="test", sleep=waits.append) == "ok"
     assert len(waits) == 3
     # jitter keeps each wait within [half, all] of 1, 2, then the 3 s cap
     for wait, full in zip(waits, [1.0, 2.0, 3.0]):

@@ -48,30 +48,30 @@ def test_pair_summary_counts_and_rates():
     )
     calls = [("ab", "first")] * 5 + [("ba", "second")] * 3 + [("ba", "first")] * 4 + [("ab", None)] * 4
     s = pair_summary("x", "y", items, calls)
-    assert (s["n"], s["wins"], s["losses"], s["ties"], s["unscored"]) == (10, 3, 1, 2, 4)
-    assert s["win_rate"] == pytest.approx((3 + 1) / 6)  # unscored count in neither numerator nor denominator
-    assert s["decisive_win_rate"] == pytest.approx(3 / 4)
-    assert s["position_consistency"] == pytest.approx(4 / 6)
-    assert s["first_position_rate"] == pytest.approx(9 / 12)  # unscored calls left out
-    assert s["unscored_reasons"] == {"truncated": 4}
+    assert (s.n, s.wins, s.losses, s.ties, s.unscored) == (10, 3, 1, 2, 4)
+    assert s.win_rate == pytest.approx((3 + 1) / 6)  # unscored count in neither numerator nor denominator
+    assert s.decisive_win_rate == pytest.approx(3 / 4)
+    assert s.position_consistency == pytest.approx(4 / 6)
+    assert s.first_position_rate == pytest.approx(9 / 12)  # unscored calls left out
+    assert s.unscored_reasons == {"truncated": 4}
 
 
 def test_pair_summary_without_swap_has_no_consistency():
     s = pair_summary("x", "y", [ItemOutcome("win", None, 1.0)], [("ab", "first")], swapped=False)
-    assert s["position_consistency"] is None and s["swapped"] is False
+    assert s.position_consistency is None and s.swapped is False
 
 
 def test_all_unscored_gives_no_rates_rather_than_zero():
     s = pair_summary("x", "y", [ItemOutcome(None, None, None, "x")] * 3)
-    assert s["win_rate"] is None and s["decisive_win_rate"] is None and s["losses"] == 0
+    assert s.win_rate is None and s.decisive_win_rate is None and s.losses == 0
 
 
 def test_single_summary_never_counts_unscored_as_zero():
     s = single_summary(
         "s", [8.0, None, 6.0], ["8", None, "6"], [None, "empty answer", None], scale=[str(i) for i in range(1, 11)]
     )
-    assert s["mean"] == pytest.approx(7.0) and s["unscored"] == 1 and s["n"] == 3
-    assert s["histogram"]["8"] == 1 and s["histogram"]["1"] == 0 and sum(s["histogram"].values()) == 2
+    assert s.mean == pytest.approx(7.0) and s.unscored == 1 and s.n == 3
+    assert s.histogram["8"] == 1 and s.histogram["1"] == 0 and sum(s.histogram.values()) == 2
 
 
 def test_bradley_terry_two_players_matches_the_closed_form():

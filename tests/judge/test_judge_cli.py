@@ -98,7 +98,21 @@ def test_pairwise_cli_writes_the_report(scripted, tmp_path):
         "latency_s",
     ):
         assert key in record
-    assert "| x | y | 4 |" in result.stdout
+    (row,) = table_rows(result.stdout, "system A")
+    assert row[:7] == ["x", "y", "4", "0", "0", "4", "0"]
+    assert row[7:] == ["0.5000", "n/a", "1.0000", "0.0000"]  # 0-1 values with 4 decimals; no decisive items
+
+
+def table_rows(text, first_header):
+    """The body rows of the markdown table whose first header cell is ``first_header``."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("| " + first_header))
+    rows = []
+    for line in lines[start + 2 :]:
+        if not line.startswith("|"):
+            break
+        rows.append([cell.strip() for cell in line.strip().strip("|").split("|")])
+    return rows
 
 
 def test_single_cli_and_dry_run(scripted, tmp_path):
@@ -324,8 +338,9 @@ def test_run_config_rejects_unknown_keys(tmp_path):
     from evalkit.errors import ConfigError
     from evalkit.judge.cli import run_config
 
-    with pytest.raises(ConfigError, match="unknown key\\(s\\) in \\[judge\\]: promts"):
-        run_config({"mode": "single", "promts": "p.txt"}, base_dir=tmp_path)
+    with pytest.raises(ConfigError, match="^demo.toml \\[judge\\]: unknown key 'promts'") as info:
+        run_config({"mode": "single", "promts": "p.txt"}, base_dir=tmp_path, source="demo.toml")
+    assert "prompts" in info.value.hint
 
 
 def test_help_stays_light():
@@ -336,3 +351,168 @@ def test_help_stays_light():
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert "--reconcile" in result.stdout and result.stdout.strip().endswith("[]")
+
+
+def test_max_cost_stop_has_its_own_exit_code(scripted, tmp_path):
+    # Defect 5: exit code 1 meant both "a gate failed" and "the judge stopped at --max-cost".
+    server = scripted(lambda request, n: Reply("Rating: [[5]]", usage=(400, 10)))
+    out = tmp_path / "out"
+    result = evalkit(
+        "judge",
+        "single",
+        *data(tmp_path, n=10, systems=("s",)),
+        "--template",
+        "mt-bench-single",
+        "--base-url",
+        server.base_url,
+        "--model",
+        "judge",
+        "--cache",
+        tmp_path / "c.sqlite",
+        "--concurrency",
+        "1",
+        "--price",
+        "1000000,1000000",
+        "--max-cost",
+        "2000",
+        "--out",
+        out,
+    )
+    assert result.returncode == 3, result.stderr  # ExitCode.BUDGET_STOPPED, not a gate failure (1)
+    assert 0 < server.chat_requests < 10
+    assert "stopped early (max-cost); rerun to finish" in result.stderr and "Traceback" not in result.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["stopped"] == "max-cost" and summary["systems"][0]["unscored"] == 10 - server.chat_requests
+
+
+def test_help_documents_the_exit_codes():
+    from evalkit.errors import ExitCode
+
+    result = evalkit("judge", "single", "--help")
+    assert result.returncode == 0
+    text = " ".join(result.stdout.split())
+    assert f"{int(ExitCode.BUDGET_STOPPED)} stopped before --max-cost would be passed" in text
+    assert "2 bad input" in text and "0 done" in text
+
+
+def test_several_reference_files_and_jsonl_fields(scripted, tmp_path):
+    server = scripted(lambda request, n: Reply("Score: [[6]]"))
+    (tmp_path / "p.jsonl").write_text('{"question": "2+2?"}\n{"question": "3+3?"}\n')
+    (tmp_path / "s.jsonl").write_text('{"output": "4"}\n{"output": null}\n')
+    (tmp_path / "r1.txt").write_text("four\nsix\n")
+    (tmp_path / "r2.txt").write_text("4\n6\n")
+    out = tmp_path / "out"
+    result = evalkit(
+        "judge",
+        "single",
+        "--prompts",
+        tmp_path / "p.jsonl",
+        "--prompt-field",
+        "question",
+        "--system",
+        f"s={tmp_path / 's.jsonl'}",
+        "--prediction-field",
+        "output",
+        "--references",
+        tmp_path / "r1.txt",
+        "--references",
+        tmp_path / "r2.txt",
+        "--template",
+        "single-ref",
+        "--base-url",
+        server.base_url,
+        "--model",
+        "judge",
+        "--no-cache",
+        "--out",
+        out,
+    )
+    assert result.returncode == 0, result.stderr
+    assert server.chat_requests == 1  # item 2 has no answer: unscored without a call
+    (request,) = server.requests
+    text = request["messages"][-1]["content"]
+    assert "2+2?" in text and "Reference 1:\nfour\n\nReference 2:\n4" in text
+    (system,) = json.loads((out / "summary.json").read_text())["systems"]
+    assert system["mean"] == 6.0 and system["unscored_reasons"] == {"missing answer of 's'": 1}
+
+
+def test_a_table_is_parsed_into_specs_without_running(tmp_path):
+    from evalkit.judge.cli import specs_from_table
+
+    table = {
+        "prompts": "prompts.txt",
+        "base_url": "http://127.0.0.1:9/v1",  # nothing listens: parsing sends nothing
+        "model": "judge",
+        "top_logprobs": 5,
+        "out": "reports",
+        "systems": {"x": "x.txt", "y": "/abs/y.txt"},
+        "pairwise": {"template": "mt-bench-pairwise", "swap": False},
+        "single": {"template": "single", "price": "1,2"},
+    }
+    pair, single = specs_from_table(table, base_dir=tmp_path, source="demo.toml")
+    assert (pair.mode, single.mode) == ("pairwise", "single")
+    assert pair.out == tmp_path / "reports" / "pairwise" and single.out == tmp_path / "reports" / "single"
+    assert pair.data.prompts == str(tmp_path / "prompts.txt")
+    assert pair.data.systems == {"x": str(tmp_path / "x.txt"), "y": "/abs/y.txt"}
+    assert pair.settings.top_logprobs == 5 and pair.settings.swap is False and single.settings.swap is True
+    assert tuple(single.settings.price) == (1.0, 2.0) and pair.settings.price is None
+    assert (pair.template.id, single.template.id, pair.protocol) == ("mt-bench-pairwise@1", "single@1", "text")
+    assert pair.where == "demo.toml [judge.pairwise]"
+
+
+@pytest.mark.parametrize(
+    "table, message",
+    [
+        (
+            {"single": {"concurrency": 0}},
+            "demo.toml [judge.single]: concurrency = 0: Input should be greater than or equal to 1",
+        ),
+        (
+            {"mode": "single", "top_logprobs": 21},
+            "demo.toml [judge]: top_logprobs = 21: Input should be less than or equal to 20",
+        ),
+        ({"mode": "single", "price": "cheap"}, "demo.toml [judge]: price = 'cheap': Value error, give IN,OUT"),
+        ({"mode": "triple"}, "demo.toml [judge]: mode = 'triple'"),
+        (
+            {"mode": "single", "protocol": "vibes"},
+            "demo.toml [judge]: protocol = 'vibes': Input should be 'text', 'grammar' or 'logprobs'",
+        ),
+        ({"mode": "single", "max_cost": 3}, "--max-cost needs --price"),
+    ],
+)
+def test_a_bad_table_value_names_file_table_and_key(tmp_path, table, message):
+    from evalkit.errors import ConfigError
+    from evalkit.judge.cli import specs_from_table
+
+    base = {"prompts": "p.txt", "systems": {"s": "s.txt"}, "base_url": "http://127.0.0.1:9/v1", "model": "m"}
+    with pytest.raises(ConfigError) as info:
+        specs_from_table({**base, **table}, base_dir=tmp_path, source="demo.toml")
+    assert message in str(info.value)
+
+
+def test_command_line_and_table_fill_the_same_settings(tmp_path):
+    from evalkit.cli import build_parser
+    from evalkit.judge.cli import spec_from_args, specs_from_table
+
+    args = build_parser().parse_args(
+        ["judge", "pairwise", "--prompts", "p.txt", "--system", "a=a.txt", "--system", "b=b.txt"]
+        + ["--base-url", "http://127.0.0.1:9/v1", "--model", "m", "--top-logprobs", "7", "--no-swap"]
+        + ["--price", "1,2", "--no-cache", "--protocol", "logprobs", "--reconcile", "average"]
+    )
+    from_args = spec_from_args(args)
+    table = {
+        "mode": "pairwise",
+        "prompts": "p.txt",
+        "systems": {"a": "a.txt", "b": "b.txt"},
+        "base_url": "http://127.0.0.1:9/v1",
+        "model": "m",
+        "top_logprobs": 7,
+        "swap": False,
+        "price": [1, 2],
+        "cache": False,
+        "protocol": "logprobs",
+        "reconcile": "average",
+    }
+    (from_table,) = specs_from_table(table, base_dir=pathlib.Path("."))
+    assert from_args.settings == from_table.settings
+    assert from_args.settings.top_logprobs == 7 and from_args.settings.cache is False

@@ -6,7 +6,7 @@ import pathlib
 
 import pytest
 
-from evalkit.errors import ConfigError
+from evalkit.errors import ConfigError, TemplateError
 from evalkit.judge.templates import PROTOCOLS, available_templates, load_template
 
 SHIPPED = ["single", "single-ref", "pairwise", "pairwise-ref", "mt-bench-single", "mt-bench-pairwise"]
@@ -70,23 +70,26 @@ def test_template_from_path(tmp_path):
         (lambda s: s.replace('version = "3"\n', ""), "missing key 'version'"),
         (lambda s: s.replace("{answer_b}", "{answer_c}"), "unknown placeholder(s) {answer_c}"),
         (lambda s: s.replace("B {answer_b}", "B"), "messages lack {answer_b}"),
-        (lambda s: s.replace('mode = "pairwise"', 'mode = "triple"'), "mode must be 'single' or 'pairwise'"),
+        (
+            lambda s: s.replace('mode = "pairwise"', 'mode = "triple"'),
+            "mode = 'triple': Input should be 'pairwise' or 'single'",
+        ),
         (
             lambda s: s.replace('format = "[[{verdict}]]"', 'format = "[[{verdict}]]"\npattern = "(("'),
             "not a valid regex",
         ),
         (lambda s: s.replace('format = "[[{verdict}]]"', 'format = "Verdict: {verdict}"'), "nothing after {verdict}"),
-        (lambda s: s.replace("first = ", "firsts = "), "verdict.labels needs first"),
-        (lambda s: "bogus = 1\n" + s, "unknown key(s) bogus"),
+        (lambda s: s.replace("first = ", "firsts = "), "missing key 'verdict.labels.first'"),
+        (lambda s: "bogus = 1\n" + s, "unknown key 'bogus'"),
         (lambda s: s.replace("[messages]", "[messages"), "invalid TOML"),
-        (lambda s: s.replace('text = "say', 'essay = "say'), "[instructions] must map protocols"),
+        (lambda s: s.replace('text = "say', 'essay = "say'), "unknown key 'instructions.essay'"),
     ],
 )
 def test_broken_template_names_file_and_problem(tmp_path, edit, message):
     path = write(tmp_path, edit(GOOD))
-    with pytest.raises(ConfigError) as info:
+    with pytest.raises(TemplateError) as info:
         load_template(path)
-    assert str(path) in str(info.value)
+    assert str(info.value).startswith(f"{path}: ")
     assert message in str(info.value)
 
 
@@ -106,3 +109,36 @@ def test_protocol_without_instructions_is_a_clear_error(tmp_path):
     with pytest.raises(ConfigError, match="no \\[instructions\\] logprobs"):
         t.instructions_for("logprobs")
     assert t.instructions_for("grammar") == "say [[A]] or [[B]]"  # grammar falls back to text
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (
+            lambda s: s.replace('mode = "pairwise"', 'mode = "pairwise"\nmax_tokens = 0'),
+            "max_tokens = 0: Input should be greater than or equal to 1",
+        ),
+        (
+            lambda s: s.replace('first = "A"', 'first = ""'),
+            "verdict.labels.first = '': String should have at least 1 character",
+        ),
+        (lambda s: s.replace('second = "B"', 'second = "A"'), "verdict.labels uses 'A' twice"),
+        (lambda s: s.replace('labels = { first = "A", second = "B" }', ""), "verdict.labels is missing"),
+        (lambda s: s.replace("[messages]", "[messages]\nsytem = 'x'"), "unknown key 'messages.sytem'"),
+    ],
+)
+def test_template_keys_are_checked_by_the_schema(tmp_path, edit, message):
+    path = write(tmp_path, edit(GOOD))
+    with pytest.raises(TemplateError) as info:
+        load_template(path)
+    assert str(info.value).startswith(f"{path}: ") and message in str(info.value)
+
+
+def test_a_single_template_needs_a_scale(tmp_path):
+    text = GOOD.replace('mode = "pairwise"', 'mode = "single"').replace("{answer_a}", "{answer}")
+    text = text.replace(" B {answer_b}", "").replace('labels = { first = "A", second = "B" }', "scale = [10, 1]")
+    with pytest.raises(
+        TemplateError, match=r"verdict.scale must be \[LOW, HIGH\] with integers LOW < HIGH, not \[10, 1\]"
+    ):
+        load_template(write(tmp_path, text))
+    assert load_template(write(tmp_path, text.replace("[10, 1]", "[0, 3]"))).labels == ("0", "1", "2", "3")

@@ -1,0 +1,262 @@
+"""Building a run's calls (pure): check the settings against the template and
+the inputs, render every judgment's messages (both orders of each pair unless
+``swap`` is off) and key each call for the cache.
+
+>>> from evalkit.judge.templates import load_template
+>>> from evalkit.judge.types import JudgeInputs, JudgeSettings
+>>> t = load_template("mt-bench-pairwise")
+>>> inputs = JudgeInputs.of(["2+2?"], {"x": ["4"], "y": ["5"]})
+>>> plan = plan_calls(JudgeSettings(), inputs, mode="pairwise", template=t, protocol="text",
+...                   server="http://127.0.0.1:9/v1", model="m", nonce="n0")
+>>> [(job.order, job.shown) for job in plan.jobs]
+[('ab', ('x', 'y')), ('ba', ('y', 'x'))]
+>>> len(plan.calls)
+2
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Literal
+
+from evalkit.errors import ConfigError, InputError
+from evalkit.judge.cache import cache_key
+from evalkit.judge.protocols import gbnf_grammar, json_schema
+from evalkit.judge.render import Rendered, merge_system, render
+from evalkit.judge.types import (
+    LOCAL_MODEL_NAME,
+    LOCAL_SERVER_ID,
+    Job,
+    JudgeInputs,
+    JudgeSettings,
+    Mode,
+    Template,
+    system_pairs,
+)
+
+__all__ = [
+    "Plan",
+    "check_inputs",
+    "check_settings",
+    "estimate_tokens",
+    "plan_calls",
+    "request_params",
+    "server_identity",
+    "signature",
+]
+
+Messages = tuple[Mapping[str, str], ...]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The jobs of a run and its distinct calls (cache key -> messages, in
+    first-seen order); ``params`` are the request parameters of every call."""
+
+    jobs: tuple[Job, ...]
+    calls: Mapping[str, Messages]
+    params: Mapping[str, Any]
+
+
+def check_settings(settings: JudgeSettings, *, mode: Mode, template: Template) -> str:
+    """Check ``settings`` against ``mode`` and ``template``; return the verdict
+    protocol (the setting, else the template's). Raises :class:`ConfigError`."""
+    if template.mode != mode:
+        example = "mt-bench-pairwise" if mode == "pairwise" else "mt-bench-single"
+        raise ConfigError(
+            f"template {template.name!r} ({template.path}) is a {template.mode} template, not {mode}",
+            hint=f"choose a {mode} template, e.g. {example}",
+        )
+    protocol = settings.protocol or template.protocol
+    template.instructions_for(protocol)
+    if mode == "pairwise" and settings.reconcile == "average" and protocol != "logprobs":
+        raise ConfigError("--reconcile average needs --protocol logprobs (it averages P(A wins) over both orders)")
+    if settings.max_cost is not None and settings.price is None:
+        raise ConfigError("--max-cost needs --price IN,OUT (USD per million input and output tokens)")
+    if settings.local and (settings.base_url or settings.model):
+        raise ConfigError("give either --judge local or --base-url/--model, not both")
+    if not settings.local and not settings.dry_run and (not settings.base_url or not settings.model):
+        raise ConfigError("no judge server given", hint="pass --base-url URL and --model NAME, or --judge local")
+    return protocol
+
+
+def check_inputs(inputs: JudgeInputs, *, mode: Mode, template: Template, baseline: str | None) -> None:
+    """Check that ``inputs`` fit the mode and the template."""
+    n_systems = len(inputs.systems)
+    if mode == "pairwise" and n_systems < 2:
+        raise ConfigError(
+            f"pairwise judging needs at least two systems, got {n_systems}", hint="pass --system NAME=FILE twice"
+        )
+    if n_systems < 1:
+        raise ConfigError("no system to judge", hint="pass --system NAME=FILE")
+    if mode == "pairwise" and baseline is not None and baseline not in inputs.systems:
+        raise ConfigError(f"--baseline {baseline!r} is not one of the systems: {', '.join(inputs.systems)}")
+    n = inputs.n_items
+    if n == 0:
+        raise InputError("there are no prompts to judge")
+    for name, answers in inputs.systems.items():
+        if len(answers) != n:
+            raise InputError(f"{n} prompts but {len(answers)} answers from system {name!r}: give one answer per prompt")
+    if template.needs_reference:
+        if inputs.references is None:
+            raise ConfigError(f"template {template.name!r} needs references", hint="pass --references FILE")
+        if len(inputs.references) != n:
+            raise InputError(f"{n} prompts but {len(inputs.references)} references: give one reference per prompt")
+    elif inputs.references is not None:
+        raise ConfigError(
+            f"references were given but template {template.name!r} does not use them",
+            hint=f"choose a reference-guided template ({mode}-ref) or drop --references",
+        )
+
+
+def server_identity(settings: JudgeSettings) -> tuple[str, str]:
+    """``(server, model)`` as the cache key and the signature know them: the
+    local judge has a fixed id (its port changes from run to run)."""
+    if settings.local:
+        return LOCAL_SERVER_ID, LOCAL_MODEL_NAME
+    return settings.base_url or "", settings.model or ""
+
+
+def request_params(settings: JudgeSettings, template: Template, protocol: str) -> dict[str, Any]:
+    """The request parameters besides model and messages (they enter the cache key)."""
+    params: dict[str, Any] = {"temperature": settings.temperature}
+    if settings.seed is not None:
+        params["seed"] = settings.seed
+    if protocol == "text":
+        params["max_tokens"] = settings.max_tokens or template.max_tokens
+    elif protocol == "grammar":
+        params["max_tokens"] = settings.max_tokens or max(len(label) for label in template.labels) + 4
+        if settings.grammar_backend == "gbnf":
+            params["extra_body"] = {"grammar": gbnf_grammar(template)}
+        elif settings.grammar_backend == "choice":
+            params["extra_body"] = {"guided_choice": list(template.labels)}
+        else:
+            params["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": "verdict", "strict": True, "schema": json_schema(template)},
+            }
+    else:
+        params.update(max_tokens=1, logprobs=True, top_logprobs=settings.top_logprobs)
+    return params
+
+
+def signature(settings: JudgeSettings, *, mode: Mode, template: Template, protocol: str) -> str:
+    """The run's reproducibility signature, e.g.
+    ``judge:pairwise@1|mode:pairwise|proto:grammar+gbnf|model:m|swap:yes|reconcile:tie|temp:0|evalkit:0.1.0``."""
+    from evalkit import __version__
+
+    _, model = server_identity(settings)
+    proto = protocol + (f"+{settings.grammar_backend}" if protocol == "grammar" else "")
+    parts = [f"judge:{template.id}", f"mode:{mode}", f"proto:{proto}", f"model:{model or '-'}"]
+    if mode == "pairwise":
+        parts += [f"swap:{'yes' if settings.swap else 'no'}", f"reconcile:{settings.reconcile}"]
+    parts += [f"temp:{settings.temperature:g}", f"evalkit:{__version__}"]
+    return "|".join(parts)
+
+
+def estimate_tokens(messages: Sequence[Mapping[str, str]]) -> int:
+    """About four characters per token for English; a dry run says "about"."""
+    return sum(len(m["content"]) for m in messages) // 4 + 4 * len(messages)
+
+
+def reference_text(references: Sequence[str]) -> str | None:
+    """One item's references as the text of the template's ``{reference}``:
+    the reference itself, or several numbered ones; ``None`` if there is none."""
+    if not references:
+        return None
+    if len(references) == 1:
+        return references[0]
+    return "\n\n".join(f"Reference {i}:\n{text}" for i, text in enumerate(references, 1))
+
+
+@dataclass(frozen=True)
+class _Context:
+    settings: JudgeSettings
+    inputs: JudgeInputs
+    template: Template
+    protocol: str
+    server: str
+    model: str
+    nonce: str
+    params: Mapping[str, Any]
+
+
+def _missing(ctx: _Context, item: int, shown: tuple[str, ...]) -> list[str]:
+    missing = ["prompt"] if ctx.inputs.prompts[item] is None else []
+    missing += [f"answer of {name!r}" for name in shown if ctx.inputs.systems[name][item] is None]
+    if ctx.template.needs_reference and not (ctx.inputs.references and ctx.inputs.references[item]):
+        missing.append("reference")
+    return missing
+
+
+def _rendered(ctx: _Context, item: int, shown: tuple[str, ...]) -> Rendered:
+    refs = ctx.inputs.references
+    rendered = render(
+        ctx.template,
+        ctx.protocol,
+        question=ctx.inputs.prompts[item] or "",
+        answers=[ctx.inputs.systems[name][item] or "" for name in shown],
+        reference=reference_text(refs[item]) if refs is not None and ctx.template.needs_reference else None,
+        nonce=ctx.nonce,
+    )
+    if ctx.settings.merge_system:
+        rendered = replace(rendered, messages=merge_system(rendered.messages))
+    return rendered
+
+
+def _job(
+    ctx: _Context,
+    calls: dict[str, Messages],
+    item: int,
+    systems: tuple[str, ...],
+    order: Literal["ab", "ba"] | None,
+    shown: tuple[str, ...],
+) -> Job:
+    missing = _missing(ctx, item, shown)
+    if missing:
+        return Job(item, systems, order, shown, None, unscored="missing " + ", ".join(missing))
+    rendered = _rendered(ctx, item, shown)
+    key = cache_key(
+        base_url=ctx.server,
+        model=ctx.model,
+        template_id=ctx.template.id,
+        protocol=ctx.protocol,
+        params=ctx.params,
+        messages=rendered.messages,
+        nonce=ctx.nonce,
+    )
+    calls.setdefault(key, rendered.messages)
+    slots = ("answer",) if len(shown) == 1 else ("answer_a", "answer_b")
+    flags = {name: rendered.flags[slot] for name, slot in zip(shown, slots) if slot in rendered.flags}
+    return Job(item, systems, order, shown, key, flags)
+
+
+def plan_calls(
+    settings: JudgeSettings,
+    inputs: JudgeInputs,
+    *,
+    mode: Mode,
+    template: Template,
+    protocol: str,
+    server: str,
+    model: str,
+    nonce: str,
+) -> Plan:
+    """Every job of the run, in report order (pairs or systems, then items,
+    then orders), and its distinct calls."""
+    params = request_params(settings, template, protocol)
+    ctx = _Context(settings, inputs, template, protocol, server, model, nonce, params)
+    calls: dict[str, Messages] = {}
+    jobs: list[Job] = []
+    n = inputs.n_items
+    if mode == "single":
+        for name in inputs.systems:
+            jobs += [_job(ctx, calls, item, (name,), None, (name,)) for item in range(n)]
+    else:
+        for a, b in system_pairs(list(inputs.systems), settings.baseline):
+            for item in range(n):
+                jobs.append(_job(ctx, calls, item, (a, b), "ab", (a, b)))
+                if settings.swap:
+                    jobs.append(_job(ctx, calls, item, (a, b), "ba", (b, a)))
+    return Plan(tuple(jobs), calls, params)
