@@ -1,0 +1,223 @@
+"""Fast BLEU statistics, equal to sacrebleu 2.6.0's bit for bit.
+
+:func:`bleu_statistics` returns, per item, the row that sacrebleu's
+``BLEU._extract_corpus_statistics`` returns for it:
+``[hyp_len, ref_len, correct_1 .. correct_N, total_1 .. total_N]`` (Python
+ints), where ``ref_len`` is the closest reference length (the shorter one
+on ties), ``correct_n`` the hypothesis's n-grams clipped by the maximum
+count over the references, ``total_n`` its number of n-grams. Corpus
+score, sentence scores, signature and every resampled score follow from
+these rows, so they are sacrebleu's too; :func:`sentence_scorer` gives
+``BLEU.compute_bleu``'s arithmetic, operation for operation, without
+building a ``BLEUScore`` (whose string formatting costs more than the sum).
+
+How, per chunk of a few thousand items:
+
+* each distinct text is tokenised once with sacrebleu's tokenizer object
+  (13a through its word cache, see :mod:`evalkit.metrics.sacrebleu_tokenize`)
+  into integer ids;
+* the clipped counts of every order come from one sort of int64 keys per
+  order (:mod:`evalkit.metrics.ngram_counts`); lengths and the closest
+  reference length are numpy arithmetic;
+* large inputs can be split across processes (:mod:`evalkit.parallel`).
+
+>>> from sacrebleu.tokenizers.tokenizer_13a import Tokenizer13a
+>>> bleu_statistics(["the cat sat on the mat"], [["the cat is on the mat", "a cat"]], tokenizer=Tokenizer13a())
+[[6, 6, 5, 3, 1, 0, 6, 5, 4, 3]]
+"""
+
+from __future__ import annotations
+
+import functools
+import gc
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+from sacrebleu.metrics.bleu import BLEU as _SacreBLEU
+from sacrebleu.utils import my_log
+
+from evalkit.metrics.ngram_counts import GramIds, clipped_matches, dense_ids
+from evalkit.metrics.sacrebleu_tokenize import BleuVocabulary, tokenize_texts
+
+__all__ = ["bleu_statistics", "sentence_scorer", "clear_caches"]
+
+_CHUNK = 4096  # items scored together: bounds memory, amortises numpy calls
+
+# The 13a word cache, kept between calls (taken out while in use).
+_vocabularies: dict[str, BleuVocabulary] = {}
+
+
+def clear_caches() -> None:
+    """Forget the cached 13a words (benchmarks time a cold start with it)."""
+    _vocabularies.clear()
+
+
+def _vocabulary_for(tokenizer: Callable[[str], str]) -> tuple[BleuVocabulary, str | None]:
+    vocabulary = BleuVocabulary(tokenizer)
+    if not vocabulary.fast_13a:
+        return vocabulary, None
+    kept = _vocabularies.pop("13a", None)
+    if kept is not None and not kept.too_large():
+        return kept, "13a"
+    return vocabulary, "13a"
+
+
+def bleu_statistics(
+    predictions: Sequence[str],
+    references: Sequence[Sequence[str]],
+    *,
+    tokenizer: Callable[[str], str],
+    lowercase: bool = False,
+    max_ngram_order: int = 4,
+    jobs: int = 1,
+) -> list[list[int]]:
+    """sacrebleu's BLEU statistics row of every item.
+
+    ``references[i]`` holds item ``i``'s one or more reference strings (no
+    ``None``: leave missing references out); ``tokenizer`` is the sacrebleu
+    tokenizer object (``sacrebleu.metrics.BLEU(...).tokenizer``); ``jobs``
+    processes share the work without changing the rows.
+    """
+    if len(predictions) != len(references):
+        raise ValueError(f"{len(predictions)} predictions but {len(references)} reference entries")
+    if max_ngram_order < 1:
+        raise ValueError(f"max_ngram_order must be at least 1, not {max_ngram_order}")
+    if any(len(refs) == 0 for refs in references):
+        raise ValueError("every prediction needs at least one reference")
+    serial = functools.partial(_serial, tokenizer=tokenizer, lowercase=lowercase, order=max_ngram_order)
+    if jobs > 1 and len(predictions) > 1:
+        from evalkit.parallel import map_parts
+
+        parts = map_parts(serial, (predictions, references), len(predictions), jobs=jobs)
+        return [row for part in parts for row in part]
+    return serial(predictions, references)
+
+
+def _serial(
+    predictions: Sequence[str],
+    references: Sequence[Sequence[str]],
+    *,
+    tokenizer: Callable[[str], str],
+    lowercase: bool,
+    order: int,
+) -> list[list[int]]:
+    vocabulary, slot = _vocabulary_for(tokenizer)
+    # The chunks allocate no reference cycles; the collector's passes over
+    # their many small objects would only cost time.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        rows: list[list[int]] = []
+        for start in range(0, len(predictions), _CHUNK):
+            stop = start + _CHUNK
+            rows.extend(_chunk(predictions[start:stop], references[start:stop], vocabulary, lowercase, order))
+        return rows
+    finally:
+        if collecting:
+            gc.enable()
+        if slot is not None:
+            _vocabularies[slot] = vocabulary
+
+
+def _chunk(
+    predictions: Sequence[str],
+    references: Sequence[Sequence[str]],
+    vocabulary: BleuVocabulary,
+    lowercase: bool,
+    order: int,
+) -> list[list[int]]:
+    # Each distinct text once; segments (item, text, tag) in item order,
+    # tag 0 for the prediction, 1, 2, ... for its references.
+    number: dict[str, int] = {}
+    add = number.setdefault
+    segment_item: list[int] = []
+    segment_text: list[int] = []
+    segment_tag: list[int] = []
+    for item, (prediction, refs) in enumerate(zip(predictions, references)):
+        segment_item.append(item)
+        segment_text.append(add(prediction, len(number)))
+        segment_tag.append(0)
+        for tag, ref in enumerate(refs, 1):
+            segment_item.append(item)
+            segment_text.append(add(ref, len(number)))
+            segment_tag.append(tag)
+    batch = tokenize_texts(list(number), vocabulary, lowercase=lowercase)
+    items = np.array(segment_item, dtype=np.int64)
+    texts = np.array(segment_text, dtype=np.int64)
+    tags = np.array(segment_tag, dtype=np.int64)
+    n_items = len(predictions)
+    lengths = batch.lengths[texts]
+    is_hypothesis = tags == 0
+    hyp_len = lengths[is_hypothesis]
+    columns = [hyp_len, _closest_reference_lengths(hyp_len, lengths, items, is_hypothesis)]
+    tokens, _ = dense_ids(batch.flat)
+    tag_bits = max(1, int(tags.max()).bit_length())
+    budget = 63 - max(1, (n_items - 1).bit_length()) - tag_bits
+    grams = GramIds(tokens, batch.lengths, budget=budget)
+    starts = batch.starts[texts]
+    totals = []
+    for n in range(1, order + 1):
+        ids, bits = grams.order(n)
+        counts = np.maximum(lengths - (n - 1), 0)
+        columns.append(clipped_matches(ids, bits, items, starts, counts, tags, tag_bits, n_items))
+        totals.append(counts[is_hypothesis])
+    return np.column_stack(columns + totals).tolist()
+
+
+def _closest_reference_lengths(
+    hyp_len: np.ndarray, lengths: np.ndarray, items: np.ndarray, is_hypothesis: np.ndarray
+) -> np.ndarray:
+    """Per item, the reference length closest to the hypothesis's, the shorter
+    one on ties (``BLEU._get_closest_ref_len``)."""
+    ref_items = items[~is_hypothesis]
+    ref_lengths = lengths[~is_hypothesis]
+    scale = int(lengths.max(initial=0)) + 1
+    key = np.abs(hyp_len[ref_items] - ref_lengths) * scale + ref_lengths
+    first = np.flatnonzero(np.concatenate(([True], ref_items[1:] != ref_items[:-1])))
+    return np.minimum.reduceat(key, first) % scale
+
+
+def sentence_scorer(
+    max_ngram_order: int, smooth_method: str, smooth_value: float | None, effective_order: bool
+) -> Callable[[Sequence[int]], float]:
+    """``row -> BLEU.compute_bleu(...).score`` with these options: the same
+    operations in the same order, without building a ``BLEUScore``."""
+    order = max_ngram_order
+    # the value as sacrebleu keeps it (add-k's default is the int 1)
+    value: Any = _SacreBLEU.SMOOTH_DEFAULTS[smooth_method] if smooth_value is None else smooth_value
+    add_k, exp, floor = smooth_method == "add-k", smooth_method == "exp", smooth_method == "floor"
+    log = my_log
+
+    def score(row: Sequence[int]) -> float:
+        correct: list[Any] = list(row[2 : 2 + order])
+        if not any(correct):
+            return 0.0
+        total: list[Any] = list(row[2 + order :])
+        sys_len, ref_len = int(row[0]), int(row[1])
+        bp = 1.0
+        if sys_len < ref_len:
+            bp = math.exp(1 - ref_len / sys_len) if sys_len > 0 else 0.0
+        precisions = [0.0] * order
+        smooth_mteval = 1.0
+        eff_order = order
+        for n in range(1, order + 1):
+            if add_k and n > 1:
+                correct[n - 1] += value
+                total[n - 1] += value
+            if total[n - 1] == 0:
+                break
+            if effective_order:
+                eff_order = n
+            if correct[n - 1] == 0:
+                if exp:
+                    smooth_mteval *= 2
+                    precisions[n - 1] = 100.0 / (smooth_mteval * total[n - 1])
+                elif floor:
+                    precisions[n - 1] = 100.0 * value / total[n - 1]
+            else:
+                precisions[n - 1] = 100.0 * correct[n - 1] / total[n - 1]
+        return bp * math.exp(sum([log(p) for p in precisions[:eff_order]]) / eff_order)
+
+    return score
