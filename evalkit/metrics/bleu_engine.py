@@ -38,12 +38,12 @@ import numpy as np
 from sacrebleu.metrics.bleu import BLEU as _SacreBLEU
 from sacrebleu.utils import my_log
 
-from evalkit.metrics.ngram_counts import GramIds, clipped_matches, dense_ids
-from evalkit.metrics.sacrebleu_tokenize import BleuVocabulary, tokenize_texts
+from evalkit.metrics.ngram_counts import GramIds, Segments, clipped_matches, dense_ids, window_matches
+from evalkit.metrics.sacrebleu_tokenize import BleuVocabulary, TokenizedTexts, tokenize_texts
 
 __all__ = ["bleu_statistics", "sentence_scorer", "clear_caches"]
 
-_CHUNK = 4096  # items scored together: bounds memory, amortises numpy calls
+_CHUNK = 1024  # items scored together: small enough that four word ids pack in an int64
 
 # The 13a word cache, kept between calls (taken out while in use).
 _vocabularies: dict[str, BleuVocabulary] = {}
@@ -152,18 +152,28 @@ def _chunk(
     is_hypothesis = tags == 0
     hyp_len = lengths[is_hypothesis]
     columns = [hyp_len, _closest_reference_lengths(hyp_len, lengths, items, is_hypothesis)]
-    tokens, _ = dense_ids(batch.flat)
-    tag_bits = max(1, int(tags.max()).bit_length())
-    budget = 63 - max(1, (n_items - 1).bit_length()) - tag_bits
-    grams = GramIds(tokens, batch.lengths, budget=budget)
-    starts = batch.starts[texts]
+    segments = Segments(items, texts, tags, n_items)
+    correct = window_matches(batch.flat, batch.lengths, segments, order)
+    if correct is None:  # too many distinct tokens to pack ``order`` of them: one sort per order
+        correct = _correct_per_order(dense_ids(batch.flat)[0], batch, segments, order)
     totals = []
+    for n in range(1, order + 1):
+        columns.append(correct[n - 1])
+        totals.append(np.maximum(hyp_len - (n - 1), 0))
+    return np.column_stack(columns + totals).tolist()
+
+
+def _correct_per_order(tokens: np.ndarray, batch: TokenizedTexts, segments: Segments, order: int) -> np.ndarray:
+    tag_bits = max(1, (segments.tags - 1).bit_length())
+    grams = GramIds(tokens, batch.lengths, budget=63 - max(1, (segments.groups - 1).bit_length()) - tag_bits)
+    starts = batch.starts[segments.text]
+    lengths = batch.lengths[segments.text]
+    out = np.zeros((order, segments.groups), dtype=np.int64)
     for n in range(1, order + 1):
         ids, bits = grams.order(n)
         counts = np.maximum(lengths - (n - 1), 0)
-        columns.append(clipped_matches(ids, bits, items, starts, counts, tags, tag_bits, n_items))
-        totals.append(counts[is_hypothesis])
-    return np.column_stack(columns + totals).tolist()
+        out[n - 1] = clipped_matches(ids, bits, segments.group, starts, counts, segments.tag, tag_bits, segments.groups)
+    return out
 
 
 def _closest_reference_lengths(

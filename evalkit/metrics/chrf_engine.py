@@ -31,12 +31,12 @@ from typing import Any
 
 import numpy as np
 
-from evalkit.metrics.ngram_counts import GramIds, clipped_matches, dense_ids, window_bits, window_matches
-from evalkit.metrics.sacrebleu_tokenize import MARK, TokenizedTexts, WordTokens, split_at
+from evalkit.metrics.ngram_counts import GramIds, Segments, clipped_matches, dense_ids, window_matches
+from evalkit.metrics.sacrebleu_tokenize import MARK, TokenizedTexts, WordTokens, lookup, split_at
 
 __all__ = ["chrf_statistics"]
 
-_CHUNK = 4096  # (prediction, reference) pairs scored together
+_CHUNK = 1024  # (prediction, reference) pairs scored together
 
 
 def _punctuation_split(metric: Any) -> Callable[[list[str]], list[list[str]]]:
@@ -124,9 +124,9 @@ def _chunk(
     if words is not None:
         batch = words.texts(texts)
         if batch is None:  # a text holds the mark: word by word
-            token_id = words.token_ids.__getitem__
-            batch = TokenizedTexts.from_lists([list(map(token_id, metric._remove_punctuation(t))) for t in texts])
-        word_ids = (dense_ids(batch.flat)[0], batch.lengths)
+            split = metric._remove_punctuation
+            batch = TokenizedTexts.from_lists([lookup(words.token_ids, split(t)) for t in texts])
+        word_ids = (batch.flat, batch.lengths)
         stats = np.concatenate((stats, _pair_statistics(word_ids, hyp, ref, metric.word_order)), axis=1)
     rows: list[list[int]] = stats.tolist()
     counts = [len(refs) for refs in references]
@@ -152,13 +152,13 @@ def _best_rows(rows: list[list[int]], counts: list[int], metric: Any) -> list[li
 
 
 def _characters(texts: list[str], whitespace: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Character ids (dense) of every text, concatenated, and each text's length."""
+    """Code points of every text, concatenated, and each text's length."""
     if not whitespace:
         texts = ["".join(t.split()) for t in texts]
     lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
     # surrogatepass: a lone surrogate is a character like any other for Python
     codes = np.frombuffer("".join(texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    return dense_ids(codes.astype(np.int64))[0], lengths
+    return codes.astype(np.int64), lengths
 
 
 def _pair_statistics(
@@ -167,10 +167,15 @@ def _pair_statistics(
     """``[hyp count (0 without reference n-grams), ref count, matches]`` per pair and order."""
     tokens, lengths = tokens_and_lengths
     pairs = len(hyp)
-    if window_bits(int(tokens.max(initial=0)) + 1, order, pairs) <= 63:
-        matches = window_matches(tokens, lengths, hyp, ref, order)
-    else:  # too many distinct symbols to pack ``order`` of them: one sort per order
-        matches = _matches_per_order(tokens, lengths, hyp, ref, order)
+    segments = Segments(
+        np.repeat(np.arange(pairs, dtype=np.int64), 2),
+        np.stack((hyp, ref), axis=1).reshape(-1),
+        np.tile(np.array([0, 1], dtype=np.int64), pairs),
+        pairs,
+    )
+    matches = window_matches(tokens, lengths, segments, order)
+    if matches is None:  # too many distinct symbols to pack ``order`` of them: one sort per order
+        matches = _matches_per_order(tokens, lengths, segments, order)
     columns = []
     for n in range(1, order + 1):
         hyp_count = np.maximum(lengths[hyp] - (n - 1), 0)
@@ -179,18 +184,16 @@ def _pair_statistics(
     return np.column_stack(columns) if columns else np.zeros((pairs, 0), dtype=np.int64)
 
 
-def _matches_per_order(
-    tokens: np.ndarray, lengths: np.ndarray, hyp: np.ndarray, ref: np.ndarray, order: int
-) -> np.ndarray:
-    pairs = len(hyp)
+def _matches_per_order(tokens: np.ndarray, lengths: np.ndarray, segments: Segments, order: int) -> np.ndarray:
+    tokens = dense_ids(tokens)[0]
     starts = np.cumsum(lengths) - lengths
-    groups = np.repeat(np.arange(pairs, dtype=np.int64), 2)
-    segment_text = np.stack((hyp, ref), axis=1).reshape(-1)
-    tags = np.tile(np.array([0, 1], dtype=np.int64), pairs)
-    grams = GramIds(tokens, lengths, budget=63 - max(1, (pairs - 1).bit_length()) - 1)
-    out = np.zeros((order, pairs), dtype=np.int64)
+    tag_bits = max(1, (segments.tags - 1).bit_length())
+    grams = GramIds(tokens, lengths, budget=63 - max(1, (segments.groups - 1).bit_length()) - tag_bits)
+    out = np.zeros((order, segments.groups), dtype=np.int64)
     for n in range(1, order + 1):
-        counts = np.maximum(lengths[segment_text] - (n - 1), 0)
+        counts = np.maximum(lengths[segments.text] - (n - 1), 0)
         ids, bits = grams.order(n)
-        out[n - 1] = clipped_matches(ids, bits, groups, starts[segment_text], counts, tags, 1, pairs)
+        out[n - 1] = clipped_matches(
+            ids, bits, segments.group, starts[segments.text], counts, segments.tag, tag_bits, segments.groups
+        )
     return out

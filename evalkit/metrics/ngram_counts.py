@@ -29,7 +29,14 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["GramIds", "clipped_matches", "dense_ids", "ragged_positions", "window_bits", "window_matches"]
+__all__ = [
+    "GramIds",
+    "Segments",
+    "clipped_matches",
+    "dense_ids",
+    "ragged_positions",
+    "window_matches",
+]
 
 
 def ragged_positions(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -146,85 +153,136 @@ def clipped_matches(
     return out.astype(np.int64)
 
 
-def window_bits(symbols: int, order: int, groups: int) -> int:
-    """Bits :func:`window_matches` needs (at most 63 to run)."""
-    return max(1, (groups - 1).bit_length()) + _bits(symbols + 2) * order + 1
+class Segments:
+    """Groups of texts: segment ``k`` is text ``text[k]`` of group ``group[k]``
+    (non-decreasing) with tag ``tag[k]``: 0 for the hypothesis, 1, 2, ... for
+    its references."""
+
+    def __init__(self, group: np.ndarray, text: np.ndarray, tag: np.ndarray, groups: int) -> None:
+        self.group = group
+        self.text = text
+        self.tag = tag
+        self.groups = groups
+        self.tags = int(tag.max(initial=0)) + 1
 
 
-def window_matches(
-    tokens: np.ndarray,
-    lengths: np.ndarray,
-    pair_hyp: np.ndarray,
-    pair_ref: np.ndarray,
-    order: int,
-) -> np.ndarray:
-    """Matches ``sum_g min(count_hyp(g), count_ref(g))`` of every order 1..``order``
-    for each pair (text ``pair_hyp[k]``, text ``pair_ref[k]``), shape (order, pairs).
+def _symbols(tokens: np.ndarray, lengths: np.ndarray, segments: Segments) -> tuple[np.ndarray, np.ndarray, int]:
+    """Each text's tokens as a hypothesis and as a reference: 2 + a dense id
+    for a token that occurs on both sides somewhere, else the side's end mark
+    (0, 1). A token seen on one side only can match nothing, and neither can
+    an n-gram that holds it: the mark keeps both facts."""
+    starts = np.cumsum(lengths) - lengths
+    size = int(tokens.max(initial=-1)) + 1
+    seen = []
+    for side in (segments.tag == 0, segments.tag > 0):
+        texts = np.unique(segments.text[side])
+        found = np.zeros(size, dtype=bool)
+        found[tokens[ragged_positions(starts[texts], lengths[texts])]] = True
+        seen.append(found)
+    common = seen[0] & seen[1]
+    number = np.cumsum(common) + 1  # 2 + dense id where common
+    as_hyp = np.where(common, number, 0)[tokens]
+    as_ref = np.where(common, number, 1)[tokens]
+    return as_hyp, as_ref, int(common.sum()) + 2
 
-    One sort for all orders: every position of a pair's two texts gets the
-    key ``pair | the order tokens from it | side``, the tokens past the end
-    of its text replaced by an end mark of its side (0 for the hypothesis, 1
-    for the reference; tokens are shifted by 2). Sorted, the positions whose
-    n-grams are equal are adjacent for every n; a run of equal first n
-    tokens either holds n-grams of both sides, or holds end marks and only
-    one side, which matches nothing. ``tokens`` are dense ids; needs
-    :func:`window_bits` <= 63.
+
+def window_matches(tokens: np.ndarray, lengths: np.ndarray, segments: Segments, order: int) -> np.ndarray | None:
+    """Per order 1..``order`` and group, ``sum_g min(count_hyp(g), max over
+    references count_ref(g))``, shape (order, groups): BLEU's clipped counts
+    and, with one reference a group, chrF's matches. None when a key would
+    not fit in 63 bits (too many distinct symbols for ``order`` of them).
+
+    One sort for all orders: every position of every segment gets the key
+    ``group | the order symbols from it | tag``, symbols past the end of its
+    text replaced by its side's end mark (see :func:`_symbols`). Sorted, the
+    positions whose n-grams are equal are adjacent for every n: a run of
+    equal group and first n symbols holds one n-gram's occurrences, or end
+    marks of one side only, which match nothing.
     """
-    pairs = len(pair_hyp)
-    symbol_bits = _bits(int(tokens.max(initial=0)) + 3)
+    as_hyp, as_ref, symbols = _symbols(tokens, lengths, segments)
+    symbol_bits, tag_bits = _bits(symbols), _bits(segments.tags)
     width = symbol_bits * order
-    windows, window_start = _windows(tokens, lengths, (pair_hyp, pair_ref), order, symbol_bits)
-    # segments in pair order, hypothesis then reference: the keys come out
-    # sorted by pair already, and the stable sort (timsort) only orders pairs
-    segment_start = np.stack(window_start, axis=1).reshape(-1)
-    segment_length = np.stack((lengths[pair_hyp], lengths[pair_ref]), axis=1).reshape(-1)
+    if _bits(segments.groups) + width + tag_bits > 63:
+        return None
+    segment_start = np.empty(len(segments.text), dtype=np.int64)
+    pieces, offset = [], 0
+    for side, codes, mark in ((segments.tag == 0, as_hyp, 0), (segments.tag > 0, as_ref, 1)):
+        texts, inverse = np.unique(segments.text[side], return_inverse=True)
+        packed, starts = _windows(codes, lengths, texts, order, symbol_bits, mark)
+        segment_start[side] = offset + starts[inverse.reshape(-1)]
+        pieces.append(packed)
+        offset += len(packed)
+    segment_length = lengths[segments.text]
     at = ragged_positions(segment_start, segment_length)
-    pair_side = np.repeat(np.arange(2 * pairs, dtype=np.int64), segment_length)
-    keys = ((pair_side >> 1) << (width + 1)) | (windows[at] << 1) | (pair_side & 1)
+    # segments come in group order: the keys are sorted by group already, and
+    # the stable sort (timsort) only orders each group's few keys
+    keys = np.concatenate(pieces)[at]
+    keys <<= tag_bits
+    keys |= np.repeat((segments.group << (width + tag_bits)) | segments.tag, segment_length)
     keys.sort(kind="stable")
-    out = np.zeros((order, pairs), dtype=np.int64)
-    if not len(keys):
+    return _runs(keys, order, symbol_bits, tag_bits, segments)
+
+
+def _runs(keys: np.ndarray, order: int, symbol_bits: int, tag_bits: int, segments: Segments) -> np.ndarray:
+    """Clipped counts of each order from the sorted keys (see :func:`window_matches`).
+
+    Only runs of two keys or more can hold both sides; most runs of the
+    higher orders are single keys, so the runs are found from where one key
+    continues the previous one (a run starts where a continuation follows a
+    break and ends where a break follows a continuation).
+    """
+    out = np.zeros((order, segments.groups), dtype=np.int64)
+    if len(keys) < 2:
         return out
     changed = keys[1:] ^ keys[:-1]
-    references = np.concatenate(([0], np.cumsum(keys & 1)))
-    pair = keys >> (width + 1)
-    boundary = np.empty(len(keys), dtype=bool)
-    boundary[0] = True
+    tag = keys & ((1 << tag_bits) - 1)
+    references = np.concatenate(([0], np.cumsum(tag > 0))) if segments.tags == 2 else None
+    # continues[i]: key i + 1 is in key i's run; padded with a break at both ends
+    continues = np.zeros(len(keys) + 1, dtype=bool)
     shifted = np.empty_like(changed)
     for n in range(1, order + 1):
-        # a new run where the pair or one of the first n tokens differs
-        np.right_shift(changed, 1 + symbol_bits * (order - n), out=shifted)
-        np.not_equal(shifted, 0, out=boundary[1:])
-        first = np.flatnonzero(boundary)
-        stop = np.append(first[1:], len(keys))
-        reference = references[stop] - references[first]
-        clipped = np.minimum(stop - first - reference, reference)
-        out[n - 1] = np.bincount(pair[first], weights=clipped, minlength=pairs).astype(np.int64)
+        # the run goes on while the group and the first n symbols are equal
+        np.right_shift(changed, tag_bits + symbol_bits * (order - n), out=shifted)
+        np.equal(shifted, 0, out=continues[1:-1])
+        first = np.flatnonzero(continues[1:] & ~continues[:-1])
+        last = np.flatnonzero(continues[:-1] & ~continues[1:])
+        if not len(first):
+            continue
+        if references is not None:  # one reference: counts from running sums
+            reference = references[last + 1] - references[first]
+            clipped = np.minimum(last + 1 - first - reference, reference)
+        else:  # the most of any one reference, run by run
+            clipped = _most_of_any_reference(tag, first, last, segments.tags)
+        # runs come in group order: a group's sum is a difference of running sums
+        group = keys[first] >> (symbol_bits * order + tag_bits)
+        running = np.concatenate(([0], np.cumsum(clipped)))
+        bounds = np.searchsorted(group, np.arange(segments.groups + 1))
+        out[n - 1] = running[bounds[1:]] - running[bounds[:-1]]
     return out
 
 
+def _most_of_any_reference(tag: np.ndarray, first: np.ndarray, last: np.ndarray, tags: int) -> np.ndarray:
+    """Per run ``[first, last]``: min(hypothesis keys, the most keys of one reference)."""
+    length = last + 1 - first
+    at = ragged_positions(first, length)
+    run = np.repeat(np.arange(len(first), dtype=np.int64), length)
+    counts = np.bincount(run * tags + tag[at], minlength=len(first) * tags).reshape(len(first), tags)
+    return np.minimum(counts[:, 0], counts[:, 1:].max(axis=1))
+
+
 def _windows(
-    tokens: np.ndarray, lengths: np.ndarray, roles: tuple[np.ndarray, ...], order: int, symbol_bits: int
-) -> tuple[np.ndarray, list[np.ndarray]]:
-    """The ``order`` symbols from every position of the texts of each role
-    (role r's end mark is r), packed in one int; and where each listed
-    text's windows start."""
+    codes: np.ndarray, lengths: np.ndarray, texts: np.ndarray, order: int, symbol_bits: int, mark: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ``order`` symbols from every position of ``texts`` (``mark`` past
+    a text's end) packed in one int; and where each text's windows start."""
     starts = np.cumsum(lengths) - lengths
-    pieces, offset, where = [], 0, []
-    for role, texts in enumerate(roles):
-        distinct, inverse = np.unique(texts, return_inverse=True)
-        padded_lengths = lengths[distinct] + (order - 1)
-        padded = np.full(int(padded_lengths.sum()), role, dtype=np.int64)
-        padded_starts = np.cumsum(padded_lengths) - padded_lengths
-        padded[ragged_positions(padded_starts, lengths[distinct])] = (
-            tokens[ragged_positions(starts[distinct], lengths[distinct])] + 2
-        )
-        size = len(padded) - (order - 1)
-        windows = padded[:size].copy()
-        for j in range(1, order):
-            windows <<= symbol_bits
-            windows |= padded[j : size + j]
-        pieces.append(windows)
-        where.append(offset + padded_starts[inverse.reshape(-1)])
-        offset += size
-    return np.concatenate(pieces), where
+    padded_lengths = lengths[texts] + (order - 1)
+    padded = np.full(int(padded_lengths.sum()), mark, dtype=np.int64)
+    padded_starts = np.cumsum(padded_lengths) - padded_lengths
+    padded[ragged_positions(padded_starts, lengths[texts])] = codes[ragged_positions(starts[texts], lengths[texts])]
+    size = len(padded) - (order - 1)
+    windows = padded[:size].copy()
+    for j in range(1, order):
+        windows <<= symbol_bits
+        windows |= padded[j : size + j]
+    return windows, padded_starts

@@ -54,30 +54,31 @@ from itertools import chain
 
 import numpy as np
 
-__all__ = ["BleuVocabulary", "TokenizedTexts", "WordTokens", "split_13a", "tokenize_texts"]
+__all__ = ["BleuVocabulary", "TokenizedTexts", "WordTokens", "lookup", "split_13a", "tokenize_texts"]
 
 _ACTIVE_CLASS = r"[\{-\~\[-\`!-\&\(-\+\:-\@\/.,\-]"
 # Characters that one of TokenizerRegexp's four patterns can act on inside a
 # word: the first pattern's class without the space, the dot and comma of the
 # second and third, the dash of the fourth (checked against sacrebleu's
-# patterns in the tests). A whole word with one of them; linear, as a match
-# can only start at a word's start.
-_ACTIVE_WORD = re.compile(r"(?<!\S)\S*?" + _ACTIVE_CLASS + r"\S*")
+# patterns in the tests), as a table over ASCII (index 128: any other character).
+_ACTIVE_TABLE = np.array([bool(re.fullmatch(_ACTIVE_CLASS, chr(c))) for c in range(128)] + [False])
 MARK = "\x00"  # a word of its own between texts, and between words in a batch
 _MAX_WORDS = 1_000_000  # past this many distinct words a vocabulary should be renewed
 
 
-class _Ids(dict[str, int]):
-    """String -> id; a new string gets the next id and is queued in ``new``."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.new: list[str] = []
-
-    def __missing__(self, key: str) -> int:
-        self[key] = found = len(self)
-        self.new.append(key)
-        return found
+def lookup(ids: dict[str, int], keys: Sequence[str]) -> np.ndarray:
+    """The ids of ``keys``, new keys given the next ids in order of first
+    appearance; every pass over ``keys`` is C-level (``map``, ``compress``)."""
+    if not ids:  # nothing known yet: number the distinct keys, then look up once
+        ids.update(zip(dict.fromkeys(keys), itertools.count()))
+        return np.fromiter(map(ids.__getitem__, keys), dtype=np.int64, count=len(keys))
+    found = np.fromiter(map(ids.get, keys, itertools.repeat(-1)), dtype=np.int64, count=len(keys))
+    missing = found < 0
+    if missing.any():
+        which = missing.tolist()
+        ids.update(zip(dict.fromkeys(itertools.compress(keys, which)), itertools.count(len(ids))))
+        found[missing] = np.fromiter(map(ids.__getitem__, itertools.compress(keys, which)), dtype=np.int64)
+    return found
 
 
 def split_at(tokens: list[str], mark: str) -> list[list[str]]:
@@ -104,10 +105,10 @@ class TokenizedTexts:
         return self.flat[start : start + int(self.lengths[i])].tolist()
 
     @classmethod
-    def from_lists(cls, per_text: Sequence[Sequence[int]]) -> TokenizedTexts:
+    def from_lists(cls, per_text: Sequence[Sequence[int] | np.ndarray]) -> TokenizedTexts:
         lengths = np.fromiter(map(len, per_text), dtype=np.int64, count=len(per_text))
-        flat = np.fromiter(chain.from_iterable(per_text), dtype=np.int64, count=int(lengths.sum()))
-        return cls(flat, lengths)
+        flat = np.concatenate([np.asarray(ids, dtype=np.int64) for ids in per_text]) if per_text else lengths[:0]
+        return cls(flat.astype(np.int64), lengths)
 
 
 class WordTokens:
@@ -120,10 +121,8 @@ class WordTokens:
 
     def __init__(self, split_words: Callable[[list[str]], list[list[str]]]) -> None:
         self._split_words = split_words
-        self.token_ids = _Ids()
-        self._word_ids = _Ids()
-        self._word_ids[MARK]  # word id 0, no tokens: it marks where a text ends
-        self._word_ids.new.clear()
+        self.token_ids: dict[str, int] = {}
+        self._word_ids: dict[str, int] = {MARK: 0}  # word 0, no tokens: it marks where a text ends
         self._first = np.zeros(1, dtype=np.int64)
         self._count = np.zeros(1, dtype=np.int64)
         self._flat = np.zeros(0, dtype=np.int64)
@@ -141,10 +140,10 @@ class WordTokens:
         joined = f" {MARK} ".join(segments)
         if joined.count(MARK) != len(segments) - 1:
             return None
-        words = np.fromiter(map(self._word_ids.__getitem__, joined.split()), dtype=np.int64)
-        if self._word_ids.new:
-            self._learn(self._word_ids.new)
-            self._word_ids.new = []
+        known = len(self._word_ids)
+        words = lookup(self._word_ids, joined.split())
+        if len(self._word_ids) > known:
+            self._learn(list(itertools.islice(self._word_ids, known, None)))
         # word 0 is the mark: it ends a text and has no tokens
         text_of_word = np.cumsum(words == 0)
         per_word = self._count[words]
@@ -157,13 +156,43 @@ class WordTokens:
     def _learn(self, words: list[str]) -> None:
         """Split new words (their ids follow the last known word's)."""
         pieces = self._split_words(words)
-        token_ids = self.token_ids
         counts = np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces))
-        flat = np.fromiter(map(token_ids.__getitem__, chain.from_iterable(pieces)), dtype=np.int64)
-        token_ids.new.clear()
+        flat = lookup(self.token_ids, list(chain.from_iterable(pieces)))
         self._first = np.concatenate((self._first, len(self._flat) + np.cumsum(counts) - counts))
         self._count = np.concatenate((self._count, counts))
         self._flat = np.concatenate((self._flat, flat))
+
+
+class Substitution:
+    """``pattern.sub(template, text)`` for a template of group references and
+    literal text, without a Python call per match (Python 3.11 expands a
+    template in Python at every match): ``pattern.split`` returns the text
+    between matches and every match's groups, the template's literal pieces
+    are glued to the groups with C-level ``map``, and one ``join`` rebuilds
+    the text. Exactly ``sub``'s result for patterns that match no empty
+    string and whose groups all take part in every match (sacrebleu's)."""
+
+    def __init__(self, pattern: re.Pattern[str], template: str) -> None:
+        self.pattern = pattern
+        pieces = re.split(r"\\([1-9])", template)
+        literals, groups = pieces[0::2], [int(g) for g in pieces[1::2]]
+        if groups != list(range(1, pattern.groups + 1)) or any("\\" in piece for piece in literals):
+            raise ValueError(f"template {template!r} is not the groups of {pattern.pattern!r} in order")
+        # group k gets the literal before it; the last group also the one after it
+        self._before = literals[:-1]
+        self._after = literals[-1]
+
+    def __call__(self, text: str) -> str:
+        parts = self.pattern.split(text)
+        step = self.pattern.groups + 1
+        for k, before in enumerate(self._before, 1):
+            group = parts[k::step]
+            if before:
+                group = list(map(before.__add__, group))
+            if k == len(self._before) and self._after:
+                group = list(map(str.__add__, group, itertools.repeat(self._after)))
+            parts[k::step] = group
+        return "".join(parts)
 
 
 class split_13a:  # noqa: N801 - used like a function
@@ -171,23 +200,39 @@ class split_13a:  # noqa: N801 - used like a function
 
     def __init__(self, tokenizer: object) -> None:
         post = tokenizer._post_tokenizer  # type: ignore[attr-defined]
-        # sacrebleu's TokenizerRegexp.__call__ without its lru_cache (a batch
-        # string would only fill the cache)
-        self._post: Callable[[str], str] = post.__call__.__wrapped__.__get__(post)
+        # sacrebleu's TokenizerRegexp: its patterns and templates, in order
+        self._substitutions = [Substitution(pattern, template) for pattern, template in post._re]
+
+    def _post(self, text: str) -> str:
+        """``TokenizerRegexp.__call__`` (without its cache, which a batch would only fill)."""
+        for substitute in self._substitutions:
+            text = substitute(text)
+        return " ".join(text.split())
 
     def __call__(self, words: list[str]) -> list[list[str]]:
         pieces = [[word] for word in words]
-        # One pass of the regular expressions over every active word (no word
-        # holds the mark: WordTokens.texts checks). The mark comes out whole;
-        # newlines are whitespace like the space but outside the first
-        # pattern's class, so they cost no substitution.
-        active = _ACTIVE_WORD.findall("\n".join(words))
-        if active:
-            joined = f"\n{MARK}\n".join(active)
-            position = dict(zip(words, itertools.count()))
-            for word, piece in zip(active, split_at(self._post(f"\n{joined}\n").split(), MARK), strict=True):
-                pieces[position[word]] = piece
+        # One pass of the regular expressions over every active word. The
+        # mark comes out whole; newlines are whitespace like the space but
+        # outside the first pattern's class, so they cost no substitution.
+        active = _active_words(words)
+        if not active:
+            return pieces
+        joined = f"\n{MARK}\n".join([words[k] for k in active])
+        if joined.count(MARK) == len(active) - 1:
+            found = split_at(self._post(f"\n{joined}\n").split(), MARK)
+        else:  # a word holds the mark: word by word
+            found = [self._post(f" {words[k]} ").split() for k in active]
+        for k, piece in zip(active, found, strict=True):
+            pieces[k] = piece
         return pieces
+
+
+def _active_words(words: list[str]) -> list[int]:
+    """Which of ``words`` (no whitespace in them) hold a character of ``_ACTIVE_CLASS``."""
+    codes = np.frombuffer("\n".join(words).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    word = np.cumsum(codes == 10)  # "\n" ends a word
+    hits = word[_ACTIVE_TABLE[np.minimum(codes, 128)]]
+    return np.flatnonzero(np.bincount(hits, minlength=len(words))).tolist()
 
 
 def line_13a(line: str) -> str:
@@ -231,7 +276,5 @@ def tokenize_texts(texts: Sequence[str], vocabulary: BleuVocabulary, *, lowercas
         if found is not None:
             return found
     # other tokenizers, or a text that holds the mark: sacrebleu's tokenizer, text by text
-    tokenizer, token_id = vocabulary.tokenizer, vocabulary.words.token_ids.__getitem__
-    batch = TokenizedTexts.from_lists([list(map(token_id, tokenizer(segment).split())) for segment in segments])
-    vocabulary.words.token_ids.new.clear()
-    return batch
+    tokenizer, token_ids = vocabulary.tokenizer, vocabulary.words.token_ids
+    return TokenizedTexts.from_lists([lookup(token_ids, tokenizer(segment).split()) for segment in segments])

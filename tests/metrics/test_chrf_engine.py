@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import random
 
-import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sacrebleu.metrics import CHRF
 
-from evalkit.metrics import chrf_engine, ngram_counts
+from evalkit.metrics import chrf_engine
 from evalkit.metrics.chrf_engine import chrf_statistics
 from tests.metrics.sacrebleu_strategies import items, reference_streams
 from tests.textgen import varied_pairs
@@ -92,16 +91,6 @@ def test_many_distinct_characters_take_the_per_order_road(monkeypatch):
     monkeypatch.setattr(chrf_engine, "_matches_per_order", lambda *a: used.append(1) or original(*a))
     assert _ours(predictions, references) == _expected(predictions, references)
     assert used
-
-
-def test_window_matches_equals_per_order_matches():
-    rng = np.random.default_rng(4)
-    lengths = rng.integers(0, 40, size=60)
-    tokens = rng.integers(0, 5, size=int(lengths.sum()))
-    hyp = rng.integers(0, 60, size=80)
-    ref = rng.integers(0, 60, size=80)
-    windows = ngram_counts.window_matches(tokens, lengths, hyp, ref, 5)
-    assert (windows == chrf_engine._matches_per_order(tokens, lengths, hyp, ref, 5)).all()
 
 
 def test_chunks_and_processes_do_not_change_rows(monkeypatch):
