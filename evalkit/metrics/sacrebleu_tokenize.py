@@ -54,7 +54,7 @@ from itertools import chain
 
 import numpy as np
 
-__all__ = ["BleuVocabulary", "TokenizedTexts", "WordTokens", "lookup", "split_13a", "tokenize_texts"]
+__all__ = ["BleuVocabulary", "Ids", "TokenizedTexts", "WordTokens", "lookup", "split_13a", "tokenize_texts"]
 
 _ACTIVE_CLASS = r"[\{-\~\[-\`!-\&\(-\+\:-\@\/.,\-]"
 # Characters that one of TokenizerRegexp's four patterns can act on inside a
@@ -66,19 +66,18 @@ MARK = "\x00"  # a word of its own between texts, and between words in a batch
 _MAX_WORDS = 1_000_000  # past this many distinct words a vocabulary should be renewed
 
 
-def lookup(ids: dict[str, int], keys: Sequence[str]) -> np.ndarray:
-    """The ids of ``keys``, new keys given the next ids in order of first
-    appearance; every pass over ``keys`` is C-level (``map``, ``compress``)."""
-    if not ids:  # nothing known yet: number the distinct keys, then look up once
-        ids.update(zip(dict.fromkeys(keys), itertools.count()))
-        return np.fromiter(map(ids.__getitem__, keys), dtype=np.int64, count=len(keys))
-    found = np.fromiter(map(ids.get, keys, itertools.repeat(-1)), dtype=np.int64, count=len(keys))
-    missing = found < 0
-    if missing.any():
-        which = missing.tolist()
-        ids.update(zip(dict.fromkeys(itertools.compress(keys, which)), itertools.count(len(ids))))
-        found[missing] = np.fromiter(map(ids.__getitem__, itertools.compress(keys, which)), dtype=np.int64)
-    return found
+class Ids(dict[str, int]):
+    """String -> id; a new string gets the next id (one Python call per new
+    string, none per known one)."""
+
+    def __missing__(self, key: str) -> int:
+        self[key] = found = len(self)
+        return found
+
+
+def lookup(ids: Ids, keys: Sequence[str]) -> np.ndarray:
+    """The ids of ``keys`` (new keys numbered in order of first appearance)."""
+    return np.fromiter(map(ids.__getitem__, keys), dtype=np.int64, count=len(keys))
 
 
 def split_at(tokens: list[str], mark: str) -> list[list[str]]:
@@ -121,8 +120,8 @@ class WordTokens:
 
     def __init__(self, split_words: Callable[[list[str]], list[list[str]]]) -> None:
         self._split_words = split_words
-        self.token_ids: dict[str, int] = {}
-        self._word_ids: dict[str, int] = {MARK: 0}  # word 0, no tokens: it marks where a text ends
+        self.token_ids = Ids()
+        self._word_ids = Ids({MARK: 0})  # word 0, no tokens: it marks where a text ends
         self._first = np.zeros(1, dtype=np.int64)
         self._count = np.zeros(1, dtype=np.int64)
         self._flat = np.zeros(0, dtype=np.int64)
@@ -135,9 +134,15 @@ class WordTokens:
         names = {i: t for t, i in self.token_ids.items()}
         return [names[i] for i in ids]
 
-    def texts(self, segments: Sequence[str]) -> TokenizedTexts | None:
-        """Token ids of every segment, or None when a segment holds the mark."""
+    def texts(
+        self, segments: Sequence[str], rewrite: Callable[[str], str] | None = None, rewrites: str = ""
+    ) -> TokenizedTexts | None:
+        """Token ids of every segment, or None when a segment holds the mark.
+        ``rewrite`` is applied to each segment first when any holds one of
+        the characters ``rewrites`` (it must leave other segments alone)."""
         joined = f" {MARK} ".join(segments)
+        if rewrite is not None and any(c in joined for c in rewrites):
+            joined = f" {MARK} ".join(map(rewrite, segments))
         if joined.count(MARK) != len(segments) - 1:
             return None
         known = len(self._word_ids)
@@ -270,9 +275,7 @@ def tokenize_texts(texts: Sequence[str], vocabulary: BleuVocabulary, *, lowercas
     """sacrebleu BLEU's tokens of each text, as ids of ``vocabulary``."""
     segments = list(map(str.rstrip, map(str.lower, texts) if lowercase else texts))
     if vocabulary.fast_13a:
-        whole = "".join(segments)
-        lines = list(map(line_13a, segments)) if any(c in whole for c in "<\n&") else segments
-        found = vocabulary.words.texts(lines)
+        found = vocabulary.words.texts(segments, rewrite=line_13a, rewrites="<\n&")
         if found is not None:
             return found
     # other tokenizers, or a text that holds the mark: sacrebleu's tokenizer, text by text
