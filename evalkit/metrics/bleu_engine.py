@@ -38,7 +38,7 @@ import numpy as np
 from sacrebleu.metrics.bleu import BLEU as _SacreBLEU
 from sacrebleu.utils import my_log
 
-from evalkit.metrics.ngram_counts import GramIds, Segments, clipped_matches, dense_ids, window_matches
+from evalkit.metrics.ngram_counts import GramIds, Segments, clipped_matches, dense_ids, number_texts, window_matches
 from evalkit.metrics.sacrebleu_tokenize import BleuVocabulary, TokenizedTexts, tokenize_texts
 
 __all__ = ["bleu_statistics", "sentence_scorer", "clear_caches"]
@@ -130,29 +130,13 @@ def _chunk(
 ) -> list[list[int]]:
     # Each distinct text once; segments (item, text, tag) in item order,
     # tag 0 for the prediction, 1, 2, ... for its references.
-    number: dict[str, int] = {}
-    add = number.setdefault
-    segment_item: list[int] = []
-    segment_text: list[int] = []
-    segment_tag: list[int] = []
-    for item, (prediction, refs) in enumerate(zip(predictions, references)):
-        segment_item.append(item)
-        segment_text.append(add(prediction, len(number)))
-        segment_tag.append(0)
-        for tag, ref in enumerate(refs, 1):
-            segment_item.append(item)
-            segment_text.append(add(ref, len(number)))
-            segment_tag.append(tag)
-    batch = tokenize_texts(list(number), vocabulary, lowercase=lowercase)
-    items = np.array(segment_item, dtype=np.int64)
-    texts = np.array(segment_text, dtype=np.int64)
-    tags = np.array(segment_tag, dtype=np.int64)
-    n_items = len(predictions)
-    lengths = batch.lengths[texts]
-    is_hypothesis = tags == 0
+    texts, hyp, ref, counts = number_texts(predictions, references)
+    batch = tokenize_texts(texts, vocabulary, lowercase=lowercase)
+    segments = Segments.of_items(hyp, ref, counts)
+    lengths = batch.lengths[segments.text]
+    is_hypothesis = segments.tag == 0
     hyp_len = lengths[is_hypothesis]
-    columns = [hyp_len, _closest_reference_lengths(hyp_len, lengths, items, is_hypothesis)]
-    segments = Segments(items, texts, tags, n_items)
+    columns = [hyp_len, _closest_reference_lengths(hyp_len, lengths, segments.group, is_hypothesis)]
     correct = window_matches(batch.flat, batch.lengths, segments, order)
     if correct is None:  # too many distinct tokens to pack ``order`` of them: one sort per order
         correct = _correct_per_order(dense_ids(batch.flat)[0], batch, segments, order)

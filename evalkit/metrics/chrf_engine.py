@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from evalkit.metrics.ngram_counts import GramIds, Segments, clipped_matches, dense_ids, window_matches
+from evalkit.metrics.ngram_counts import GramIds, Segments, clipped_matches, dense_ids, number_texts, window_matches
 from evalkit.metrics.sacrebleu_tokenize import MARK, TokenizedTexts, WordTokens, lookup, split_at
 
 __all__ = ["chrf_statistics"]
@@ -106,20 +106,11 @@ def _chunk(
     metric: Any,
     words: WordTokens | None,
 ) -> list[list[int]]:
-    number: dict[str, int] = {}
-    add = number.setdefault
-    hyp_text: list[int] = []
-    ref_text: list[int] = []
-    for prediction, refs in zip(predictions, references):
-        p = add(prediction, len(number))
-        for reference in refs:
-            hyp_text.append(p)
-            ref_text.append(add(reference, len(number)))
-    texts = list(number)
+    # one pair (prediction, reference) per reference, in item order
+    texts, hyp_of_item, ref, counts = number_texts(predictions, references)
+    hyp = np.repeat(hyp_of_item, counts)
     if metric.lowercase:
         texts = [t.lower() for t in texts]
-    hyp = np.array(hyp_text, dtype=np.int64)
-    ref = np.array(ref_text, dtype=np.int64)
     stats = _pair_statistics(_characters(texts, metric.whitespace), hyp, ref, metric.char_order)
     if words is not None:
         batch = words.texts(texts)
@@ -129,10 +120,9 @@ def _chunk(
         word_ids = (batch.flat, batch.lengths)
         stats = np.concatenate((stats, _pair_statistics(word_ids, hyp, ref, metric.word_order)), axis=1)
     rows: list[list[int]] = stats.tolist()
-    counts = [len(refs) for refs in references]
-    if all(count == 1 for count in counts):
+    if len(rows) == len(predictions):
         return rows
-    return _best_rows(rows, counts, metric)
+    return _best_rows(rows, counts.tolist(), metric)
 
 
 def _best_rows(rows: list[list[int]], counts: list[int], metric: Any) -> list[list[int]]:

@@ -27,6 +27,9 @@ when it would not.
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Sequence
+
 import numpy as np
 
 __all__ = [
@@ -34,6 +37,7 @@ __all__ = [
     "Segments",
     "clipped_matches",
     "dense_ids",
+    "number_texts",
     "ragged_positions",
     "window_matches",
 ]
@@ -153,6 +157,19 @@ def clipped_matches(
     return out.astype(np.int64)
 
 
+def number_texts(
+    predictions: Sequence[str], references: Sequence[Sequence[str]]
+) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+    """Each distinct text once: (the texts, each prediction's text number, each
+    reference's text number in item order, the number of references per item)."""
+    counts = np.fromiter(map(len, references), dtype=np.int64, count=len(references))
+    flat = list(itertools.chain.from_iterable(references))
+    number = dict(zip(dict.fromkeys(itertools.chain(predictions, flat)), itertools.count()))
+    hyp = np.fromiter(map(number.__getitem__, predictions), dtype=np.int64, count=len(predictions))
+    ref = np.fromiter(map(number.__getitem__, flat), dtype=np.int64, count=len(flat))
+    return list(number), hyp, ref, counts
+
+
 class Segments:
     """Groups of texts: segment ``k`` is text ``text[k]`` of group ``group[k]``
     (non-decreasing) with tag ``tag[k]``: 0 for the hypothesis, 1, 2, ... for
@@ -164,6 +181,17 @@ class Segments:
         self.tag = tag
         self.groups = groups
         self.tags = int(tag.max(initial=0)) + 1
+
+    @classmethod
+    def of_items(cls, hyp: np.ndarray, ref: np.ndarray, counts: np.ndarray) -> Segments:
+        """Item i: its prediction ``hyp[i]`` then its ``counts[i]`` references (``ref``, in item order)."""
+        per_item = counts + 1
+        first = np.cumsum(per_item) - per_item
+        tag = np.arange(int(per_item.sum()), dtype=np.int64) - np.repeat(first, per_item)
+        text = np.empty(len(tag), dtype=np.int64)
+        text[first] = hyp
+        text[tag > 0] = ref
+        return cls(np.repeat(np.arange(len(hyp), dtype=np.int64), per_item), text, tag, len(hyp))
 
 
 def _symbols(tokens: np.ndarray, lengths: np.ndarray, segments: Segments) -> tuple[np.ndarray, np.ndarray, int]:
