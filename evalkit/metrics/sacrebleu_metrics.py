@@ -28,10 +28,11 @@ the engines' tests prove the numbers equal sacrebleu's public
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, Literal
 
-from evalkit.errors import ConfigError
+from evalkit.errors import ConfigError, MissingDependencyError
 from evalkit.metrics.base import ReferencesInput, check_predictions, normalize_references
 from evalkit.result import MetricResult
 
@@ -96,6 +97,10 @@ class _SacrebleuMetric:
         self.jobs = jobs
         try:
             self._metric = self._build()
+        except ImportError as exc:  # sacrebleu's spm/flores tokenizers without sentencepiece
+            found = re.search(r"pip install [\w.\-\[\]=<>]+", str(exc))
+            install = found.group() if found else "pip install sentencepiece"
+            raise MissingDependencyError(f"a package for {self.name} with these options", install=install) from None
         except (ValueError, TypeError, KeyError, AssertionError, RuntimeError) as exc:
             raise ConfigError(f"invalid option for {self.name}: {exc}") from None
         self._uses_fast = engine == "fast" and self._fast_refusal() is None

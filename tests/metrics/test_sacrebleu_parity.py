@@ -163,6 +163,16 @@ def test_bad_engine_or_jobs_is_a_config_error():
         evalkit.score("chrf", predictions=["a"], references=["a"], engine="turbo")
 
 
+def test_a_tokenizer_without_its_package_is_a_missing_dependency():
+    try:
+        import sentencepiece  # noqa: F401
+    except ImportError:
+        with pytest.raises(evalkit.MissingDependencyError, match="pip install sentencepiece"):
+            BLEU(tokenize="flores200")
+    else:  # pragma: no cover - sentencepiece is not a dependency
+        pytest.skip("sentencepiece is installed here")
+
+
 def test_engine_and_jobs_options_through_the_api():
     result = evalkit.score("ter", predictions=["a b c"], references=["a c b"], engine="reference", jobs="2")
     assert result.value == STER().corpus_score(["a b c"], [["a c b"]]).score
