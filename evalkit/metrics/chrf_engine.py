@@ -19,7 +19,7 @@ How, per chunk of a few thousand (prediction, reference) pairs:
 
 >>> from sacrebleu.metrics import CHRF
 >>> chrf_statistics(["a cat"], [["the cat", "a bat"]], metric=CHRF(char_order=2, word_order=1))
-[[4, 4, 3, 3, 3, 2, 2, 2, 1]]
+[[4, 4, 3, 3, 3, 1, 2, 2, 1]]
 """
 
 from __future__ import annotations
