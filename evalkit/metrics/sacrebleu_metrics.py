@@ -1,30 +1,49 @@
-"""BLEU, chrF and TER through sacrebleu.
+"""BLEU, chrF and TER with sacrebleu's exact numbers.
 
 The headline is sacrebleu's *corpus* score (0-100); ``per_item`` holds the
 sentence-level scores (BLEU with effective order unless the caller sets
 ``effective_order``); the signature is sacrebleu's own.
 
-Per-item statistics are extracted once and reused for the corpus score, the
-sentence scores and resampling (bootstrap, paired tests). That uses
-sacrebleu's ``_extract_corpus_statistics`` / ``_compute_score_from_stats``,
-the same calls sacrebleu's own significance tests make; the version is pinned
-and ``tests/metrics/test_sacrebleu_parity.py`` proves the numbers equal the
-public ``corpus_score`` / ``sentence_score``.
+Per-item sufficient statistics are extracted once and reused for the corpus
+score, the sentence scores and resampling (bootstrap, paired tests). Two
+engines give the same statistics, bit for bit:
+
+* ``fast`` (default): :mod:`evalkit.metrics.bleu_engine`,
+  :mod:`~evalkit.metrics.chrf_engine`, :mod:`~evalkit.metrics.ter_engine`
+  (sacrebleu's tokenizers, integer n-gram ids counted with numpy, TER's
+  shift search with rapidfuzz's edit distance); ``jobs`` processes share
+  the work.
+* ``reference``: sacrebleu's ``_extract_corpus_statistics`` itself, the
+  call sacrebleu's own significance tests make (``jobs`` is ignored).
+
+An option value the fast engine does not take (BLEU ``max_ngram_order``
+below 1, chrF ``char_order`` below 1 or ``word_order`` below 0) is scored
+by the reference engine, and the signature then ends in
+``|engine:reference(auto)``; otherwise the signature is exactly sacrebleu's.
+The version is pinned, and ``tests/metrics/test_sacrebleu_parity.py`` and
+the engines' tests prove the numbers equal sacrebleu's public
+``corpus_score`` / ``sentence_score``.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from typing import Any, ClassVar
+import re
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar, Literal
 
-from evalkit.errors import ConfigError
+from evalkit.errors import ConfigError, MissingDependencyError
 from evalkit.metrics.base import ReferencesInput, check_predictions, normalize_references
 from evalkit.result import MetricResult
 
-__all__ = ["BLEU", "CHRF", "TER"]
+__all__ = ["BLEU", "CHRF", "TER", "AUTO_REFERENCE"]
 
-_CHUNK = 10_000
+_CHUNK = 10_000  # items per call of sacrebleu's extraction (reference engine)
+
+#: appended to the signature when the reference engine stands in for the fast one
+AUTO_REFERENCE = "|engine:reference(auto)"
+
+Engine = Literal["fast", "reference"]
 
 
 def _reference_streams(refs: list[tuple[str, ...]]) -> list[list[str | None]]:
@@ -35,11 +54,23 @@ def _reference_streams(refs: list[tuple[str, ...]]) -> list[list[str | None]]:
     return [[r[k] if k < len(r) else None for r in refs] for k in range(width)]
 
 
+def _int_column_sums(stats: list[list[Any]]) -> list[int]:
+    """``sacrebleu.utils.sum_of_lists`` of rows of Python ints, summed by numpy (exact)."""
+    import numpy as np
+
+    if len(stats) == 1:
+        return list(stats[0])
+    return [int(x) for x in np.array(stats, dtype=np.int64).sum(axis=0).tolist()]
+
+
 class _SacrebleuMetric:
     name: ClassVar[str]
     needs_references: ClassVar[bool] = True
     capabilities: ClassVar[frozenset[str]] = frozenset({"corpus_statistics"})
     higher_is_better: ClassVar[bool] = True
+
+    engine: Engine
+    jobs: int
 
     def _build(self, **overrides: Any) -> Any:
         raise NotImplementedError
@@ -47,11 +78,33 @@ class _SacrebleuMetric:
     def _details(self, score: Any) -> dict[str, Any]:
         return {}
 
-    def __init__(self) -> None:
+    def _fast_refusal(self) -> str | None:
+        """Why the fast engine cannot take these options (None: it can)."""
+        return None
+
+    def _fast_statistics(self, preds: list[str], refs: list[tuple[str, ...]]) -> list[list[Any]]:
+        raise NotImplementedError
+
+    def _sentence_scorer(self) -> Callable[[list[Any]], float]:
+        sentence = self._sentence_metric()
+        return lambda row: float(sentence._compute_score_from_stats(row).score)
+
+    def __init__(self, engine: Engine, jobs: int) -> None:
+        if engine not in ("fast", "reference"):
+            raise ConfigError(f"{self.name}.engine must be 'fast' or 'reference', not {engine!r}")
+        if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+            raise ConfigError(f"{self.name}.jobs must be a positive integer, not {jobs!r}")
+        self.engine = engine
+        self.jobs = jobs
         try:
             self._metric = self._build()
+        except ImportError as exc:  # sacrebleu's spm/flores tokenizers without sentencepiece
+            found = re.search(r"pip install [\w.\-\[\]=<>]+", str(exc))
+            install = found.group() if found else "pip install sentencepiece"
+            raise MissingDependencyError(f"a package for {self.name} with these options", install=install) from None
         except (ValueError, TypeError, KeyError, AssertionError, RuntimeError) as exc:
             raise ConfigError(f"invalid option for {self.name}: {exc}") from None
+        self._uses_fast = engine == "fast" and self._fast_refusal() is None
 
     # -- statistics (also used by resampling) -------------------------------
     def item_statistics(self, *, predictions: Sequence[str], references: ReferencesInput) -> list[list[float]]:
@@ -60,17 +113,24 @@ class _SacrebleuMetric:
         refs = normalize_references(references, len(preds), metric=self.name)
         return self._statistics(preds, refs)  # type: ignore[arg-type]
 
-    def _statistics(self, preds: list[str], refs: list[tuple[str, ...]]) -> list[list[float]]:
+    def _statistics(self, preds: list[str], refs: list[tuple[str, ...]]) -> list[list[Any]]:
+        if self._uses_fast:
+            stats = self._fast_statistics(preds, refs) if preds else []
+        else:
+            stats = self._reference_statistics(preds, refs)
+        self._settle_nrefs(refs)
+        return stats
+
+    def _reference_statistics(self, preds: list[str], refs: list[tuple[str, ...]]) -> list[list[Any]]:
         # In chunks: sacrebleu first caches every reference's n-grams for the
         # whole corpus (~4.5 KB a pair: 5 GB for a million pairs); per chunk
         # the peak stays flat and the rows are the same.
-        stats: list[list[float]] = []
+        stats: list[list[Any]] = []
         for start in range(0, len(preds), _CHUNK):
             chunk_refs = refs[start : start + _CHUNK]
             stats.extend(
                 self._metric._extract_corpus_statistics(preds[start : start + _CHUNK], _reference_streams(chunk_refs))
             )
-        self._settle_nrefs(refs)
         return stats
 
     def _settle_nrefs(self, refs: list[tuple[str, ...]]) -> None:
@@ -82,8 +142,18 @@ class _SacrebleuMetric:
         """The corpus score from summed rows of :meth:`item_statistics`."""
         return float(self._metric._aggregate_and_compute([list(row) for row in stats]).score)
 
+    def _corpus(self, stats: list[list[Any]]) -> Any:
+        return self._metric._aggregate_and_compute(stats)
+
     def _sentence_metric(self) -> Any:
         return self._metric
+
+    def signature(self) -> str:
+        """sacrebleu's signature (after scoring: it holds the number of references)."""
+        signature = str(self._metric.get_signature().format())
+        if self.engine == "fast" and not self._uses_fast:
+            signature += AUTO_REFERENCE
+        return signature
 
     # -- the metric ------------------------------------------------------------
     def score(self, *, predictions: Sequence[str | None], references: ReferencesInput | None = None) -> MetricResult:
@@ -95,26 +165,25 @@ class _SacrebleuMetric:
         if not scored:
             self._settle_nrefs(refs)
         per_item: list[float | None] = [None] * len(preds)
-        sentence = self._sentence_metric()
+        sentence = self._sentence_scorer()
         for i, row in zip(scored, stats):
-            per_item[i] = float(sentence._compute_score_from_stats(row).score)
+            per_item[i] = sentence(row)
         if stats:
-            corpus = self._metric._aggregate_and_compute(stats)
+            corpus = self._corpus(stats)
             value: float | None = float(corpus.score)
             details = self._details(corpus)
         else:
             value, details = None, {}
-        signature = self._metric.get_signature().format()
         return MetricResult(
             metric=self.name,
             value=value,
             per_item=tuple(per_item),
             details=details,
             unscored=unscored,
-            signature=signature,
+            signature=self.signature(),
             higher_is_better=self.higher_is_better,
             scale="0-100",
-            item_statistics=stats,
+            item_statistics=stats,  # type: ignore[arg-type]  # rows of ints (BLEU, chrF) or int and float (TER)
         )
 
 
@@ -139,8 +208,10 @@ class BLEU(_SacrebleuMetric):
         max_ngram_order: int = 4,
         force: bool = False,
         trg_lang: str = "",
+        engine: Engine = "fast",
+        jobs: int = 1,
     ) -> None:
-        self.options = dict(
+        self.options: dict[str, Any] = dict(
             tokenize=tokenize,
             smooth_method=smooth_method,
             smooth_value=smooth_value,
@@ -152,7 +223,7 @@ class BLEU(_SacrebleuMetric):
         # None: corpus score without effective order (sacrebleu's default),
         # sentence scores with it (sacrebleu's advice for sentence BLEU).
         self.effective_order = effective_order
-        super().__init__()
+        super().__init__(engine, jobs)
         self._sentence = self._metric if effective_order is not None else self._build(effective_order=True)
 
     def _build(self, **overrides: Any) -> Any:
@@ -161,6 +232,36 @@ class BLEU(_SacrebleuMetric):
         kwargs = dict(self.options, effective_order=bool(self.effective_order))
         kwargs.update(overrides)
         return SacreBLEU(**kwargs)
+
+    def _fast_refusal(self) -> str | None:
+        order = self.options["max_ngram_order"]
+        return None if isinstance(order, int) and order >= 1 else "max_ngram_order below 1"
+
+    def _fast_statistics(self, preds: list[str], refs: list[tuple[str, ...]]) -> list[list[Any]]:
+        from evalkit.metrics.bleu_engine import bleu_statistics
+
+        _warn_tokenized_periods(preds, force=bool(self.options["force"]))
+        return bleu_statistics(
+            preds,
+            refs,
+            tokenizer=self._metric.tokenizer,
+            lowercase=bool(self.options["lowercase"]),
+            max_ngram_order=self._metric.max_ngram_order,
+            jobs=self.jobs,
+        )
+
+    def _sentence_scorer(self) -> Callable[[list[Any]], float]:
+        if not self._uses_fast:
+            return super()._sentence_scorer()
+        from evalkit.metrics.bleu_engine import sentence_scorer
+
+        s = self._sentence
+        return sentence_scorer(s.max_ngram_order, s.smooth_method, s.smooth_value, s.effective_order)
+
+    def _corpus(self, stats: list[list[Any]]) -> Any:
+        if self._uses_fast:  # the same sums, without a Python loop over every row
+            return self._metric._compute_score_from_stats(_int_column_sums(stats))
+        return super()._corpus(stats)
 
     def _sentence_metric(self) -> Any:
         return self._sentence
@@ -175,6 +276,19 @@ class BLEU(_SacrebleuMetric):
             "ref_len": int(score.ref_len),
             "ratio": float(score.ratio),
         }
+
+
+def _warn_tokenized_periods(predictions: list[str], *, force: bool) -> None:
+    """sacrebleu's warning about text that looks tokenized (``BLEU`` without ``force``)."""
+    if force or sum(1 for p in predictions if p.endswith(" .")) < 100:
+        return
+    log = logging.getLogger("sacrebleu")
+    log.warning("That's 100 lines that end in a tokenized period ('.')")
+    log.warning("It looks like you forgot to detokenize your test data, which may hurt your score.")
+    log.warning(
+        "If you insist your data is detokenized, or don't care, "
+        "you can suppress this message with the `force` parameter."
+    )
 
 
 class CHRF(_SacrebleuMetric):
@@ -195,8 +309,10 @@ class CHRF(_SacrebleuMetric):
         lowercase: bool = False,
         whitespace: bool = False,
         eps_smoothing: bool = False,
+        engine: Engine = "fast",
+        jobs: int = 1,
     ) -> None:
-        self.options = dict(
+        self.options: dict[str, Any] = dict(
             char_order=char_order,
             word_order=word_order,
             beta=beta,
@@ -204,12 +320,34 @@ class CHRF(_SacrebleuMetric):
             whitespace=whitespace,
             eps_smoothing=eps_smoothing,
         )
-        super().__init__()
+        super().__init__(engine, jobs)
 
     def _build(self, **overrides: Any) -> Any:
         from sacrebleu.metrics import CHRF as SacreCHRF
 
         return SacreCHRF(**self.options, **overrides)
+
+    def _fast_refusal(self) -> str | None:
+        chars, words = self.options["char_order"], self.options["word_order"]
+        if isinstance(chars, int) and isinstance(words, int) and chars >= 1 and words >= 0:
+            return None
+        return "char_order below 1 or word_order below 0"
+
+    def _fast_statistics(self, preds: list[str], refs: list[tuple[str, ...]]) -> list[list[Any]]:
+        from evalkit.metrics.chrf_engine import chrf_statistics
+
+        return chrf_statistics(preds, refs, metric=self._metric, jobs=self.jobs)
+
+    def _sentence_scorer(self) -> Callable[[list[Any]], float]:
+        if not self._uses_fast:
+            return super()._sentence_scorer()
+        # what _compute_score_from_stats computes, without building a CHRFScore
+        return self._metric._compute_f_score
+
+    def _corpus(self, stats: list[list[Any]]) -> Any:
+        if self._uses_fast:
+            return self._metric._compute_score_from_stats(_int_column_sums(stats))
+        return super()._corpus(stats)
 
     def _details(self, score: Any) -> dict[str, Any]:
         return {
@@ -237,19 +375,26 @@ class TER(_SacrebleuMetric):
         no_punct: bool = False,
         asian_support: bool = False,
         case_sensitive: bool = False,
+        engine: Engine = "fast",
+        jobs: int = 1,
     ) -> None:
-        self.options = dict(
+        self.options: dict[str, Any] = dict(
             normalized=normalized,
             no_punct=no_punct,
             asian_support=asian_support,
             case_sensitive=case_sensitive,
         )
-        super().__init__()
+        super().__init__(engine, jobs)
 
     def _build(self, **overrides: Any) -> Any:
         from sacrebleu.metrics import TER as SacreTER
 
         return SacreTER(**self.options, **overrides)
+
+    def _fast_statistics(self, preds: list[str], refs: list[tuple[str, ...]]) -> list[list[Any]]:
+        from evalkit.metrics.ter_engine import ter_statistics
+
+        return ter_statistics(preds, refs, metric=self._metric, jobs=self.jobs)
 
     def _details(self, score: Any) -> dict[str, Any]:
         return {"num_edits": float(score.num_edits), "ref_length": float(score.ref_length)}
