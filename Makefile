@@ -7,7 +7,7 @@ PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed
 CORE := $(VENV)/.core
 
-.PHONY: install demo test test-fast bench browser clean
+.PHONY: install demo test test-fast lint bench browser clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -49,8 +49,14 @@ demo: $(CORE)
 	@$(MAKE) --no-print-directory install
 	$(VENV)/bin/evalkit run datasets/demo/demo.toml
 
+# The habits that keep the code in shape run first: lint, format, types.
+lint: install
+	$(PY) -m ruff check evalkit
+	$(PY) -m ruff format --check evalkit
+	$(PY) -m mypy
+
 # pytest exits 5 when it collects no test: that must fail loudly, not pass.
-test: install browser
+test: install browser lint
 	@$(PY) -m pytest; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make test: pytest collected no test" >&2; exit 1; fi; \
 	exit $$status

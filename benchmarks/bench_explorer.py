@@ -43,8 +43,8 @@ def build(n: int) -> tuple[Any, Any, Any, Any]:
     import random
 
     import evalkit
-    from evalkit.stats.analysis import analyze
     from evalkit.reports.explorer import JudgeItem, OrderVerdict, explorer_data_from
+    from evalkit.stats.analysis import analyze
 
     gen = data._Generator(11)
     rng = random.Random(11)

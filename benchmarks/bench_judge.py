@@ -20,7 +20,7 @@ import sys
 import tempfile
 import time
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path("/work/wt/judge")  # pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
@@ -52,7 +52,8 @@ def main() -> int:
     parser.add_argument("--latency", type=float, default=0.1)
     args = parser.parse_args()
 
-    from evalkit.judge.run import JudgeConfig, run_judge
+    from evalkit.judge.run import run_judge
+    from evalkit.judge.types import JudgeInputs, JudgeSettings
 
     with tempfile.TemporaryDirectory() as tmp:
         port_file = pathlib.Path(tmp) / "port"
@@ -79,15 +80,16 @@ def main() -> int:
             import asyncio
 
             raw_elapsed = asyncio.run(_raw_transport(base_url + "/chat/completions", n, args.concurrency))
-            config = JudgeConfig(
-                mode="single",
-                prompts=[f"Question number {i}: what is {i} + {i}?" for i in range(n)],
-                systems={"system": [f"The answer is {2 * i}." for i in range(n)]},
+            settings = JudgeSettings(
                 base_url=base_url,
                 model="scripted",
                 template="mt-bench-single",
                 concurrency=args.concurrency,
-                cache_path=pathlib.Path(tmp) / "cache.sqlite",
+                cache=str(pathlib.Path(tmp) / "cache.sqlite"),
+            )
+            inputs = JudgeInputs.of(
+                [f"Question number {i}: what is {i} + {i}?" for i in range(n)],
+                {"system": [f"The answer is {2 * i}." for i in range(n)]},
             )
             # One-time costs are not throughput: the httpx2 baseline above
             # already paid for its imports, so pay for openai's (~0.5 s) here.
@@ -95,7 +97,7 @@ def main() -> int:
 
             cpu_before = resource.getrusage(resource.RUSAGE_SELF)
             started = time.perf_counter()
-            run = run_judge(config)
+            run = run_judge(settings, inputs, mode="single")
             elapsed = time.perf_counter() - started
             cpu_after = resource.getrusage(resource.RUSAGE_SELF)
         finally:
@@ -105,9 +107,9 @@ def main() -> int:
 
     ideal = args.concurrency / args.latency
     achieved = n / elapsed
-    scored = run.systems[0]["n"] - run.systems[0]["unscored"]
+    scored = run.singles[0].n - run.singles[0].unscored
     print(
-        f"judgments: {n} ({scored} scored), requests sent: {run.stats['requests_sent']}, "
+        f"judgments: {n} ({scored} scored), requests sent: {run.stats.requests_sent}, "
         f"concurrency {args.concurrency}, latency {args.latency * 1000:.0f} ms"
     )
     print(f"wall time: {elapsed:.2f} s (whole run after imports: render, cache, probe, calls, parse, store)")

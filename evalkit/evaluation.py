@@ -24,6 +24,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from evalkit.config import CheckSettings, RunSettings
@@ -54,6 +55,8 @@ class Evaluation:
     settings: RunSettings
     comparison: Comparison | None
     judge_runs: tuple[JudgeRun, ...] = ()
+    #: the folder each judge run's files go to (same order as ``judge_runs``)
+    judge_dirs: tuple[Path, ...] = ()
     judge_columns: tuple[JudgeColumn, ...] = ()
     analysis: Analysis | None = None
     gates: tuple[GateOutcome, ...] = ()
@@ -175,11 +178,13 @@ def evaluate(settings: RunSettings, *, progress: Progress | None = None) -> Eval
     comparison = _compare(settings) if settings.metrics else None
     if comparison is not None and progress is not None:
         progress.comparison_ready(comparison)
-    runs = run_judges(settings, progress.judge_run_ready if progress is not None else None)
+    results = run_judges(settings, progress.judge_run_ready if progress is not None else None)
+    runs, dirs = tuple(r.run for r in results), tuple(r.out for r in results)
     if any(run.estimate is not None for run in runs):
+        # A dry run gates nothing, and reads no summary an earlier run left.
         skipped = "a dry run sends no judge call, so no gate is checked" if gates else None
-        return Evaluation(settings, comparison, runs, gates_skipped=skipped)
+        return Evaluation(settings, comparison, runs, dirs, gates_skipped=skipped)
     columns = judge_columns(runs, baseline=checks.baseline, summary_file=checks.judge_summary)
     analysis = _analysis(comparison, checks, columns)
     outcomes = _gates(gates, comparison, analysis, columns, checks.baseline)
-    return Evaluation(settings, comparison, runs, tuple(columns), analysis, outcomes)
+    return Evaluation(settings, comparison, runs, dirs, tuple(columns), analysis, outcomes)

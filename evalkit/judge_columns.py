@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,7 +22,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from evalkit.config import RunSettings
     from evalkit.judge.types import JudgeRun
 
-__all__ = ["judge_columns", "load_judge_pairs", "run_judges"]
+__all__ = ["JudgeResult", "columns_from_pairs", "judge_columns", "load_judge_pairs", "run_judges"]
 
 #: Pair fields seen from system_a's side (flipped for system_b) and fields that
 #: do not depend on the side.
@@ -29,12 +30,36 @@ _SIDED = ("win_rate", "decisive_win_rate", "mean_p_win")
 _NEUTRAL = ("position_consistency", "first_position_rate")
 
 
-def run_judges(settings: RunSettings, on_run: Callable[[JudgeRun], None] | None = None) -> tuple[JudgeRun, ...]:
-    """Run every judge run of the ``[judge]`` table (none without one);
+@dataclass(frozen=True)
+class JudgeResult:
+    """One run of the ``[judge]`` table, and the folder its files go to."""
+
+    run: JudgeRun
+    out: Path
+
+
+def run_judges(settings: RunSettings, on_run: Callable[[JudgeRun], None] | None = None) -> tuple[JudgeResult, ...]:
+    """Run every run of the ``[judge]`` table (none without one) against one
+    server provider (the local judge starts once, when a call must be sent);
     ``on_run`` sees each run as soon as it is done."""
     if settings.judge is None:
         return ()
-    raise NotImplementedError
+    from evalkit.judge.cli import announce_local_start, run_spec, specs_from_table
+    from evalkit.judge.server import JudgeServers
+
+    default_out = str((settings.out or Path("reports")).resolve() / "judge")
+    specs = specs_from_table(
+        settings.judge, base_dir=settings.base_dir, source=settings.source, default_out=default_out
+    )
+    logits_all = any(spec.settings.local and spec.protocol == "logprobs" for spec in specs)
+    results = []
+    with JudgeServers(logits_all=logits_all, on_start=announce_local_start) as servers:
+        for spec in specs:
+            run, _ = run_spec(spec, servers=servers)
+            if on_run is not None:
+                on_run(run)
+            results.append(JudgeResult(run, spec.out))
+    return tuple(results)
 
 
 def load_judge_pairs(path: Path) -> list[Mapping[str, object]]:
@@ -103,6 +128,32 @@ def judge_columns(
     """The judge values of this run's judge runs (with per-item scores), and
     of a ``summary.json`` from another run."""
     columns: list[JudgeColumn] = []
+    for run in runs:
+        columns += _run_columns(run, baseline)
     if summary_file is not None:
         columns += columns_from_pairs(load_judge_pairs(summary_file), baseline=baseline)
     return columns
+
+
+def _run_columns(run: JudgeRun, baseline: str | None) -> list[JudgeColumn]:
+    """A run's values; ``win_rate`` and ``judge_score`` carry their per-item
+    verdicts (both orders of an item already reconciled), for intervals."""
+    if run.mode == "single":
+        return [
+            JudgeColumn(s.system, "judge_score", s.mean, tuple(run.single_item_scores(s.system))) for s in run.singles
+        ]
+    columns = []
+    for column in columns_from_pairs([p.to_dict() for p in run.pairs], baseline=baseline):
+        if column.metric == "win_rate":
+            opponent = _opponent(run, column.system, baseline)
+            per_item = tuple(run.pair_item_scores(column.system, opponent, probabilities=False))
+            column = JudgeColumn(column.system, column.metric, column.value, per_item)
+        columns.append(column)
+    return columns
+
+
+def _opponent(run: JudgeRun, system: str, baseline: str | None) -> str:
+    if baseline is not None:
+        return baseline
+    pair = next(p for p in run.pairs if system in (p.system_a, p.system_b))
+    return pair.system_b if pair.system_a == system else pair.system_a

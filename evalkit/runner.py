@@ -89,7 +89,7 @@ def _score_one(metric: Metric, predictions: Predictions, inputs: _Inputs) -> Met
         if inputs.baseline is None or inputs.baseline_name is None:
             raise ConfigError(
                 f"metric {metric.name!r} compares each system with a baseline, but none is named",
-                hint="add --baseline NAME (or baseline = \"NAME\" in [run])",
+                hint='add --baseline NAME (or baseline = "NAME" in [run])',
             )
         if inputs.system == inputs.baseline_name:
             return _baseline_result(metric, inputs.baseline_name)

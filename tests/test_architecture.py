@@ -36,7 +36,6 @@ LAYERS: dict[str, int] = {
     "evalkit.judge_columns": 7,
     "evalkit.evaluation": 8,
     "evalkit.reports": 9,
-    "evalkit.judge.cli": 10,
     "evalkit.cli": 10,
 }
 

@@ -264,14 +264,22 @@ class _Bar(Progress):
         self.bar.update(1)
 
 
-def _print_estimate(run: JudgeRun) -> None:
+def describe_run(run: JudgeRun) -> str:
+    """What a run shows on the terminal: its dry-run estimate, or its section."""
+    from evalkit.judge.report import render_markdown
+
     e = run.estimate
-    assert e is not None
+    if e is None:
+        return render_markdown(run)
     cost = f"; at most ${e.cost_max:.4f}" if e.cost_max is not None else ""
-    print(
+    return (
         f"dry run ({run.mode}): {e.calls} calls, {e.cached} cached, {e.to_send} to send; "
         f"about {e.prompt_tokens_estimate} input tokens and at most {e.completion_tokens_max} output tokens{cost}"
     )
+
+
+def _print_estimate(run: JudgeRun) -> None:
+    print(describe_run(run))
 
 
 def _report(spec: JudgeSpec, run: JudgeRun) -> None:
@@ -284,7 +292,7 @@ def _report(spec: JudgeSpec, run: JudgeRun) -> None:
         print(f"evalkit: the judge run stopped early ({run.stopped}); rerun to finish", file=sys.stderr)
 
 
-def _announce() -> None:
+def announce_local_start() -> None:
     print("evalkit: starting the local judge (llama.cpp + Gemma 3 270M)...", file=sys.stderr)
 
 
@@ -293,7 +301,7 @@ def _run_and_report(specs: Sequence[JudgeSpec]) -> int:
 
     logits_all = any(spec.settings.local and spec.protocol == "logprobs" for spec in specs)
     status = ExitCode.OK
-    with JudgeServers(logits_all=logits_all, on_start=_announce) as servers:
+    with JudgeServers(logits_all=logits_all, on_start=announce_local_start) as servers:
         for spec in specs:
             bar = _Bar() if sys.stderr.isatty() else None
             try:

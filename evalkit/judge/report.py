@@ -2,7 +2,7 @@
 
 The writers take only a :class:`~evalkit.judge.types.JudgeRun`; every file is
 written atomically. ``summary.json`` fields are documented in ``docs/judge.md``.
-Numbers print through :mod:`evalkit.reports.format`, like every other table.
+Numbers print through :mod:`evalkit.formatting`, like every other table.
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ import pathlib
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from evalkit.formatting import format_number, markdown_table
 from evalkit.jsonable import jsonable
 from evalkit.judge.types import ItemVerdict, JudgeRun, OrderCall
-from evalkit.reports.format import format_number, markdown_table
 
-__all__ = ["judgments_jsonl", "public_url", "render_markdown", "summary_dict", "write_report"]
+__all__ = ["judgments_jsonl", "public_url", "render_markdown", "report_texts", "summary_dict", "write_report"]
 
 
 def public_url(url: str) -> str:
@@ -185,22 +185,21 @@ def render_markdown(run: JudgeRun, *, heading_level: int = 2) -> str:
     return "\n".join(lines) + "\n"
 
 
+def report_texts(run: JudgeRun, out_dir: str | pathlib.Path) -> dict[pathlib.Path, str]:
+    """Every file of a run's report, path and text, built before any is written."""
+    out = pathlib.Path(out_dir)
+    return {
+        out / "judgments.jsonl": judgments_jsonl(run),
+        out / "summary.json": json.dumps(summary_dict(run), indent=2, ensure_ascii=False) + "\n",
+        out / "report.md": render_markdown(run),
+    }
+
+
 def write_report(run: JudgeRun, out_dir: str | pathlib.Path) -> dict[str, pathlib.Path]:
     """Write ``judgments.jsonl``, ``summary.json`` and ``report.md`` into ``out_dir``."""
-    from evalkit.reports.atomic import write_text_atomic
+    from evalkit.reports.atomic import write_files_atomic
 
-    out = pathlib.Path(out_dir)
-    files = {
-        "judgments": out / "judgments.jsonl",
-        "summary": out / "summary.json",
-        "report": out / "report.md",
-    }
-    # Build every text before writing any file: nothing is written half.
-    texts = {
-        "judgments": judgments_jsonl(run),
-        "summary": json.dumps(summary_dict(run), indent=2, ensure_ascii=False) + "\n",
-        "report": render_markdown(run),
-    }
-    for name, path in files.items():
-        write_text_atomic(path, texts[name])
-    return files
+    texts = report_texts(run, out_dir)
+    write_files_atomic(texts)
+    names = ("judgments", "summary", "report")
+    return dict(zip(names, texts))

@@ -3,8 +3,8 @@ the gates and every writer treat a judge column like any other column.
 
 - ``judge`` (:class:`JudgeScore`, capability ``prompts``): each answer graded
   on the template's scale; the value is the mean grade of the scored items.
-- ``judge_pairwise`` (:class:`JudgePairwise`, capabilities ``paired`` and
-  ``prompts``): a system against the baseline system, each item judged in
+- ``judge_pairwise`` (:class:`JudgePairwise`, capability ``paired``, whose
+  ``score_pair`` takes the prompts too): a system against the baseline system, each item judged in
   both orders; the value is the win rate (ties count half), each item's score
   its reconciled outcome (win 1, tie 0.5, loss 0).
 
@@ -144,7 +144,7 @@ class JudgePairwise(_JudgeMetric):
 
     name: ClassVar[str] = "judge_pairwise"
     mode: ClassVar[Mode] = "pairwise"
-    capabilities: ClassVar[frozenset[str]] = frozenset({"paired", "prompts"})
+    capabilities: ClassVar[frozenset[str]] = frozenset({"paired"})
     options_model: ClassVar[type] = JudgePairwiseOptions
 
     def __init__(self, **options: Any) -> None:

@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING, TypeAlias
 from evalkit.errors import InputError
 
 if TYPE_CHECKING:
+    from evalkit.judge.types import ItemVerdict
     from evalkit.runner import Comparison
 
 __all__ = [
@@ -57,6 +58,7 @@ __all__ = [
     "OrderVerdict",
     "explorer_data_from",
     "judge_items_from_records",
+    "judge_item",
     "render_explorer",
     "script_hash",
 ]
@@ -201,6 +203,27 @@ def explorer_data_from(
         metrics=tuple(metrics),
         scores=scores,
         judge=tuple(judge_items),
+    )
+
+
+def judge_item(verdict: ItemVerdict) -> JudgeItem:
+    """The explorer's view of one reconciled item of a judge run."""
+    calls = tuple(OrderVerdict(c.order, c.label, c.raw_answer, c.unscored) for c in verdict.calls)
+    flags = dict.fromkeys(
+        f"possible_injection: answer of {system!r}: {', '.join(reasons)}"
+        for c in verdict.calls
+        for system, reasons in c.flags.items()
+    )
+    return JudgeItem(
+        mode=verdict.mode,
+        item=verdict.item,
+        systems=verdict.systems,
+        outcome=verdict.outcome,
+        score=verdict.score,
+        consistent=verdict.consistent,
+        calls=calls,
+        flags=tuple(flags),
+        unscored=verdict.unscored,
     )
 
 

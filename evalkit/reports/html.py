@@ -32,10 +32,10 @@ from typing import TYPE_CHECKING, Any
 from evalkit.reports.atomic import write_text_atomic
 
 if TYPE_CHECKING:
-    from evalkit.stats.analysis import Analysis
-    from evalkit.stats.gates import GateOutcome
     from evalkit.reports.explorer import ExplorerData
     from evalkit.runner import Comparison
+    from evalkit.stats.analysis import Analysis
+    from evalkit.stats.gates import GateOutcome
 
 __all__ = ["plot_ids", "render_html", "write_html"]
 
@@ -442,9 +442,7 @@ def _scores_section(analysis: Analysis) -> list[str]:
     return parts
 
 
-def _metric_sections(
-    comparison: Comparison, analysis: Analysis, pairs: Sequence[Mapping[str, Any]]
-) -> list[str]:
+def _metric_sections(comparison: Comparison, analysis: Analysis, pairs: Sequence[Mapping[str, Any]]) -> list[str]:
     parts = []
     level = f"{(1 - analysis.alpha) * 100:g}%"
     for metric in analysis.metrics:

@@ -19,6 +19,7 @@ from evalkit.reports.atomic import write_files_atomic
 
 if TYPE_CHECKING:  # pragma: no cover
     from evalkit.evaluation import Evaluation
+    from evalkit.judge.types import JudgeRun
 
 __all__ = ["report_files", "report_markdown", "write_evaluation"]
 
@@ -41,10 +42,10 @@ def report_markdown(evaluation: Evaluation) -> str:
     return "\n\n".join(parts) + "\n"
 
 
-def _judge_markdown(run: object) -> str:
+def _judge_markdown(run: JudgeRun) -> str:
     from evalkit.judge.report import render_markdown as render_judge
 
-    return render_judge(run).rstrip("\n")  # type: ignore[arg-type]
+    return render_judge(run).rstrip("\n")
 
 
 def _statistics_json(evaluation: Evaluation) -> str:
@@ -55,13 +56,15 @@ def _statistics_json(evaluation: Evaluation) -> str:
 
 def _html(evaluation: Evaluation) -> str:
     """``report.html``: the figures, then the item explorer."""
-    from evalkit.reports.explorer import explorer_data_from
+    from evalkit.reports.explorer import explorer_data_from, judge_item
     from evalkit.reports.html import render_html
 
     comparison, analysis = evaluation.comparison, evaluation.analysis
     assert comparison is not None and analysis is not None
-    explorer = explorer_data_from(comparison, prompts=comparison.prompts, baseline=comparison.baseline)
-    return render_html(comparison, analysis, evaluation.gates, explorer=explorer)
+    items = [judge_item(v) for run in evaluation.judge_runs for v in run.items]
+    explorer = explorer_data_from(comparison, items, prompts=comparison.prompts, baseline=comparison.baseline)
+    pairs = [pair.to_dict() for run in evaluation.judge_runs for pair in run.pairs]
+    return render_html(comparison, analysis, evaluation.gates, explorer=explorer, judge_pairs=pairs)
 
 
 def report_files(evaluation: Evaluation, out_dir: Path) -> dict[Path, str]:
@@ -93,11 +96,10 @@ def report_files(evaluation: Evaluation, out_dir: Path) -> dict[Path, str]:
 
 def _judge_files(evaluation: Evaluation, out_dir: Path) -> dict[Path, str]:
     files: dict[Path, str] = {}
-    for run in evaluation.judge_runs:
+    for run, folder in zip(evaluation.judge_runs, evaluation.judge_dirs):
         if run.estimate is None:
             from evalkit.judge.report import report_texts
 
-            folder = run.out_dir if run.out_dir is not None else out_dir / "judge" / run.mode
             files.update(report_texts(run, folder))
     return files
 

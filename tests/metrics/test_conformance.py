@@ -45,7 +45,16 @@ def test_every_builtin_is_registered():
     assert {"rouge1", "rouge2", "rougeL", "rougeLsum", "bleu", "chrf", "ter", "mauve"} <= set(NAMES)
 
 
-@pytest.mark.parametrize("name", NAMES)
+# The judge metrics need prompts and a judge server: tests/judge/test_judge_metric.py
+# scores them against the scripted server and the local judge.
+PLAIN = [n for n in NAMES if not capabilities(registry.get_metric_class(n)[0]) & {"prompts", "paired"}]
+
+
+def test_the_judge_metrics_are_the_only_ones_set_aside():
+    assert sorted(set(NAMES) - set(PLAIN)) == ["judge", "judge_pairwise"]
+
+
+@pytest.mark.parametrize("name", PLAIN)
 def test_metric_conforms(name):
     cls, fixed = registry.get_metric_class(name)
     metric = registry.create_metric(name, **FAST.get(name, {}))

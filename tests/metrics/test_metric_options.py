@@ -33,8 +33,17 @@ def test_the_string_none_reaches_the_library_from_the_command_line(write, metric
     hyp = write("hyp.txt", "\n".join(HYPS) + "\n")
     ref = write("ref.txt", "\n".join(REFS) + "\n")
     proc = run_evalkit(
-        "score", "--metric", metric, "--predictions", hyp, "--references", ref, "--set", f"{metric}.{option}=none",
-        "--format", "json",
+        "score",
+        "--metric",
+        metric,
+        "--predictions",
+        hyp,
+        "--references",
+        ref,
+        "--set",
+        f"{metric}.{option}=none",
+        "--format",
+        "json",
     )
     assert proc.returncode == 0, proc.stderr
     assert signature in proc.stdout

@@ -22,7 +22,9 @@ from hypothesis import strategies as st
 
 import evalkit
 from evalkit.errors import InputError
-from evalkit.judge.run import JudgeConfig, run_judge
+from evalkit.judge.report import judgment_records
+from evalkit.judge.run import run_judge
+from evalkit.judge.types import JudgeInputs, JudgeSettings
 from evalkit.reports.explorer import (
     COMPRESS_ABOVE,
     ExplorerData,
@@ -31,6 +33,7 @@ from evalkit.reports.explorer import (
     OrderVerdict,
     embed,
     explorer_data_from,
+    judge_item,
     judge_items_from_records,
     payload,
     render_explorer,
@@ -230,26 +233,22 @@ def test_judge_items_from_a_real_judge_run_match_its_summary(tmp_path: Path) -> 
         "y": ["bad", "good answer", "bad", "good too", "bad", "fine", "bad", "bad"],
     }
     with ScriptedServer(_judge) as server:
-        run = run_judge(
-            JudgeConfig(
-                mode="pairwise",
-                prompts=prompts,
-                systems=systems,
-                base_url=server.base_url,
-                model="m",
-                cache_path=tmp_path / "c.sqlite",
-            )
-        )
+        settings = JudgeSettings(base_url=server.base_url, model="m", cache=str(tmp_path / "c.sqlite"))
+        run = run_judge(settings, JudgeInputs.of(prompts, systems), mode="pairwise")
+    records = judgment_records(run)
     items = judge_items_from_records(
-        run.judgments, reconcile="tie", human_labels={("x", "y", 0): "win", ("x", "y", 2): "win"}
+        records, reconcile="tie", human_labels={("x", "y", 0): "win", ("x", "y", 2): "win"}
     )
+    # the records' reconciliation and the run's own typed items agree
+    typed = sorted((judge_item(v) for v in run.items), key=lambda j: j.item)
+    assert [(j.outcome, j.consistent, j.flags) for j in typed] == [(j.outcome, j.consistent, j.flags) for j in items]
     (pair,) = run.pairs
-    assert len(items) == pair["n"] == 8
+    assert len(items) == pair.n == 8
     outcomes = [j.outcome for j in items]
-    assert outcomes.count("win") == pair["wins"] and outcomes.count("loss") == pair["losses"]
-    assert outcomes.count("tie") == pair["ties"]
-    assert sum(1 for j in items if j.consistent) / 8 == pair["position_consistency"]
-    assert sum(1 for j in items if j.flags) == pair["possible_injection"] >= 1
+    assert outcomes.count("win") == pair.wins and outcomes.count("loss") == pair.losses
+    assert outcomes.count("tie") == pair.ties
+    assert sum(1 for j in items if j.consistent) / 8 == pair.position_consistency
+    assert sum(1 for j in items if j.flags) == pair.possible_injection >= 1
     assert [j.consistent for j in items if "biased" in systems["x"][j.item]] == [False, False]
     first = items[0]
     assert [c.order for c in first.calls] == ["ab", "ba"]
@@ -258,7 +257,7 @@ def test_judge_items_from_a_real_judge_run_match_its_summary(tmp_path: Path) -> 
     assert (first.human, first.agrees_with_human) == ("win", True)
     assert (items[2].outcome, items[2].agrees_with_human) == ("tie", False)
     assert items[6].flags == (
-        "possible_injection: answer of 'x': " + ", ".join(run.judgments[12]["possible_injection"]["x"]),
+        "possible_injection: answer of 'x': " + ", ".join(records[12]["possible_injection"]["x"]),
     )
 
 

@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 
 import evalkit
-from evalkit.judge_columns import columns_from_pairs
-from evalkit.stats.analysis import JudgeColumn, analyze
 from evalkit.errors import ConfigError
+from evalkit.judge_columns import columns_from_pairs
 from evalkit.result import MetricResult
 from evalkit.runner import Comparison
 from evalkit.stats import bootstrap_ci, paired_test
+from evalkit.stats.analysis import JudgeColumn, analyze
 
 REFS = ["the cat sat on the mat", "a quick brown fox jumps", "it rained all day", "we met at noon", "tea is hot"]
 SYSTEMS = {

@@ -11,8 +11,8 @@ from sacrebleu.significance import PairedTest
 from synthetic_mt import SEED, make_corpus
 
 import evalkit
-from evalkit.stats.analysis import analyze
 from evalkit.metrics.sacrebleu_metrics import BLEU as EvalkitBLEU
+from evalkit.stats.analysis import analyze
 
 SACREBLEU = {"bleu": ("BLEU", BLEU), "chrf": ("chrF2", CHRF), "ter": ("TER", TER)}
 
