@@ -199,3 +199,14 @@ def test_defaults_match_the_statistics_package_and_settings_stay_light():
     assert (config.DEFAULT_RESAMPLES, config.DEFAULT_SEED) == (stats.DEFAULT_RESAMPLES, stats.DEFAULT_SEED)
     code = "import sys, evalkit.config, evalkit.cli; evalkit.cli.build_parser(); print(sorted(m for m in ('numpy', 'pydantic', 'pandas') if m in sys.modules))"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "[]"
+
+
+def test_the_terminal_output_fits_100_columns(tmp_path, capsys):
+    demo = Path(__file__).resolve().parents[1] / "datasets" / "demo"
+    argv = ["compare", "--references", str(demo / "references.txt"), "--metrics", "rouge,bleu,chrf,ter"]
+    for name in ("strong", "medium", "weak", "degenerate"):
+        argv += ["--system", f"{name}=" + str(demo / f"system_{name}.txt")]
+    assert main([*argv, "--baseline", "strong", "--bootstrap", "100", "--out", str(tmp_path / "o")]) == 0
+    out = capsys.readouterr().out
+    assert "Difference from the baseline (strong)" in out and "ter (lower is better)" in out
+    assert max(len(line) for line in out.splitlines()) <= 100

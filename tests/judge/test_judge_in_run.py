@@ -110,3 +110,30 @@ def test_a_dry_run_gates_nothing_and_reads_no_stale_summary(scripted, tmp_path, 
     assert server.requests == []
     assert json.loads(stale.read_text())["pairs"][0]["win_rate"] == 0.0  # left alone, never read
     assert "Gates not checked" in (tmp_path / "out" / "report.md").read_text()
+
+
+@pytest.mark.local_judge
+def test_run_with_metrics_and_the_local_judge_gated_end_to_end(tmp_path, capsys):
+    """Defect 8: metrics, a [judge] table with the real local judge (two
+    items) and a gate on the judge, through `evalkit run`."""
+    config = _config(tmp_path, "unused", fail_if="win_rate < 0.6")
+    text = config.read_text(encoding="utf-8")
+    text = text.replace(
+        'base_url = "unused"\nmodel = "scripted"\n', 'judge = "local"\nlimit = 2\nprotocol = "grammar"\n'
+    )
+    config.write_text(text.replace('template = "mt-bench-pairwise"', 'template = "pairwise"'), encoding="utf-8")
+    status = main(["run", str(config)])
+    out, err = capsys.readouterr()
+    statistics = json.loads((tmp_path / "out" / "statistics.json").read_text())
+    summary = json.loads((tmp_path / "out" / "judge" / "summary.json").read_text())
+    assert summary["judge"]["model"] and summary["requests_sent"] >= 1
+    assert [p["n"] for p in summary["pairs"]] == [2, 2]  # --limit 2, both pairs against the baseline
+    for pair in summary["pairs"]:
+        stat = _stat(statistics, pair["system_a"], "win_rate")
+        assert stat["value"] == pytest.approx(pair["win_rate"])
+        assert 0.0 <= stat["interval"]["low"] <= stat["value"] <= stat["interval"]["high"] <= 1.0
+    failing = {p["system_a"] for p in summary["pairs"] if p["win_rate"] < 0.6}
+    assert status == (1 if failing else 0), err
+    for system in failing:
+        assert f"FAIL win_rate < 0.6 [{system}]" in err
+    assert "LLM judge (pairwise)" in out and "rouge1" in out
