@@ -130,7 +130,7 @@ def test_config_table_and_command_line_fill_one_settings_class(tmp_path):
         ({"baseline": 3}, "c.toml [run]: baseline = 3: Input should be a valid string"),
         ({"bootstrap": "many"}, "bootstrap = 'many': Input should be a valid integer"),
         ({"bootstrap": -1}, "bootstrap = -1: Input should be greater than or equal to 0"),
-        ({"fail_if": [1]}, "fail_if = [1] (at fail_if.0): Input should be a valid string"),
+        ({"fail_if": [1]}, "c.toml [run]: fail_if.0 = 1: Input should be a valid string"),
         ({"paired_test": "t"}, "paired_test = 't': Input should be 'ar' or 'bootstrap'"),
         ({"colour": "red"}, "c.toml [run]: unknown key 'colour'"),
     ],
