@@ -90,6 +90,8 @@ def test_judge_win_rates_get_intervals_from_per_item_verdicts_and_feed_the_gates
     assert 0.0 <= mixed["interval"]["low"] < 0.25 < mixed["interval"]["high"] <= 1.0
     assert _stat(statistics, "worse", "win_rate")["interval"]["high"] == 0.0
     assert "## Judge" in (tmp_path / "out" / "report.md").read_text()
+    page = (tmp_path / "out" / "report.html").read_text()
+    assert 'id="explorer"' in page and 'id="plot-win-matrix"' in page  # the items and the judge's figures
     # the judge's own files, written once, from the same run
     summary = json.loads((tmp_path / "out" / "judge" / "summary.json").read_text())
     assert {(p["system_a"], p["win_rate"]) for p in summary["pairs"]} == {("mixed", 0.25), ("worse", 0.0)}
