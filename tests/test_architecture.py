@@ -20,7 +20,6 @@ LAYERS: dict[str, int] = {
     "evalkit._lazy": 0,
     "evalkit.resources": 0,
     "evalkit.retry": 0,
-    "evalkit.retry_after": 0,
     "evalkit.reports.atomic": 0,
     "evalkit.parallel": 0,
     "evalkit.settings": 1,

@@ -35,7 +35,6 @@ __all__ = [
     "EXIT_CODES",
     "add_parser",
     "handler",
-    "run_config",
     "run_spec",
     "spec_from_args",
     "specs_from_table",
@@ -236,13 +235,6 @@ def run_spec(spec: JudgeSpec, *, servers: JudgeServers, progress: Progress | Non
     api_key = api_key_from_env(spec.settings)
     run = run_judge(spec.settings, inputs, mode=spec.mode, api_key=api_key, server=servers, progress=progress)
     return run, ExitCode.BUDGET_STOPPED if run.stopped else ExitCode.OK
-
-
-def run_config(table: Mapping[str, Any], *, base_dir: pathlib.Path, source: str = "") -> int:
-    """Run the ``[judge]`` table of ``evalkit run CONFIG.toml``: parse every
-    run first, then run them against one server provider, writing each
-    report and printing its section. Returns the exit status."""
-    return _run_and_report(specs_from_table(table, base_dir=base_dir, source=source))
 
 
 class _Bar(Progress):

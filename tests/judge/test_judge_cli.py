@@ -334,12 +334,12 @@ template = "single"
     assert server.chat_requests == 3 * 2 + 3 * 2
 
 
-def test_run_config_rejects_unknown_keys(tmp_path):
+def test_judge_table_rejects_unknown_keys(tmp_path):
     from evalkit.errors import ConfigError
-    from evalkit.judge.cli import run_config
+    from evalkit.judge.cli import specs_from_table
 
     with pytest.raises(ConfigError, match="^demo.toml \\[judge\\]: unknown key 'promts'") as info:
-        run_config({"mode": "single", "promts": "p.txt"}, base_dir=tmp_path, source="demo.toml")
+        specs_from_table({"mode": "single", "promts": "p.txt"}, base_dir=tmp_path, source="demo.toml")
     assert "prompts" in info.value.hint
 
 
