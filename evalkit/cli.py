@@ -177,6 +177,11 @@ class _Printer:
         sys.stdout.write(render(comparison))
         sys.stdout.flush()
 
+    def local_judge_starting(self) -> None:
+        from evalkit.judge.cli import announce_local_start
+
+        announce_local_start()
+
     def judge_run_ready(self, run: JudgeRun) -> None:
         from evalkit.judge.cli import describe_run
 

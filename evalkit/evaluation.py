@@ -47,6 +47,8 @@ class Progress(Protocol):
 
     def judge_run_ready(self, run: JudgeRun) -> None: ...
 
+    def local_judge_starting(self) -> None: ...
+
 
 @dataclass(frozen=True)
 class Evaluation:
@@ -178,7 +180,10 @@ def evaluate(settings: RunSettings, *, progress: Progress | None = None) -> Eval
     comparison = _compare(settings) if settings.metrics else None
     if comparison is not None and progress is not None:
         progress.comparison_ready(comparison)
-    results = run_judges(settings, progress.judge_run_ready if progress is not None else None)
+    if progress is None:
+        results = run_judges(settings)
+    else:
+        results = run_judges(settings, progress.judge_run_ready, progress.local_judge_starting)
     runs, dirs = tuple(r.run for r in results), tuple(r.out for r in results)
     if any(run.estimate is not None for run in runs):
         # A dry run gates nothing, and reads no summary an earlier run left.

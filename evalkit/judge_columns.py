@@ -38,13 +38,18 @@ class JudgeResult:
     out: Path
 
 
-def run_judges(settings: RunSettings, on_run: Callable[[JudgeRun], None] | None = None) -> tuple[JudgeResult, ...]:
+def run_judges(
+    settings: RunSettings,
+    on_run: Callable[[JudgeRun], None] | None = None,
+    on_start: Callable[[], None] | None = None,
+) -> tuple[JudgeResult, ...]:
     """Run every run of the ``[judge]`` table (none without one) against one
     server provider (the local judge starts once, when a call must be sent);
-    ``on_run`` sees each run as soon as it is done."""
+    ``on_run`` sees each run as soon as it is done, ``on_start`` is told
+    before the local judge starts."""
     if settings.judge is None:
         return ()
-    from evalkit.judge.cli import announce_local_start, run_spec, specs_from_table
+    from evalkit.judge.cli import run_spec, specs_from_table
     from evalkit.judge.server import JudgeServers
 
     default_out = str((settings.out or Path("reports")).resolve() / "judge")
@@ -53,7 +58,7 @@ def run_judges(settings: RunSettings, on_run: Callable[[JudgeRun], None] | None 
     )
     logits_all = any(spec.settings.local and spec.protocol == "logprobs" for spec in specs)
     results = []
-    with JudgeServers(logits_all=logits_all, on_start=announce_local_start) as servers:
+    with JudgeServers(logits_all=logits_all, on_start=on_start) as servers:
         for spec in specs:
             run, _ = run_spec(spec, servers=servers)
             if on_run is not None:

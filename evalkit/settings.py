@@ -42,7 +42,6 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "add_arguments",
     "arguments_given",
-    "field_help",
     "keyword_signature",
     "path_settings",
     "setting",
@@ -82,11 +81,6 @@ def setting(
 def setting_names(cls: type) -> list[str]:
     """The names of the settings of ``cls``, in declaration order."""
     return [f.name for f in dataclasses.fields(cls)]
-
-
-def field_help(cls: type) -> dict[str, str]:
-    """``{name: help}`` of every setting of ``cls``."""
-    return {f.name: str(f.metadata.get("help", "")) for f in dataclasses.fields(cls)}
 
 
 _ADAPTERS: dict[type, TypeAdapter[Any]] = {}

@@ -19,6 +19,7 @@ HEAVY = [
     "rouge_score",
     "numpy",
     "llama_cpp",
+    "pydantic",
 ]
 
 PROBE = """
