@@ -74,10 +74,6 @@ class Evaluation:
         return any(run.stopped for run in self.judge_runs)
 
     @property
-    def dry_run(self) -> bool:
-        return any(run.estimate is not None for run in self.judge_runs)
-
-    @property
     def status(self) -> ExitCode:
         """1 when a gate failed; else 3 when the judge stopped at its budget; else 0."""
         if self.gates_failed:
