@@ -16,7 +16,7 @@ the inputs, render every judgment's messages (both orders of each pair unless
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
@@ -47,6 +47,8 @@ __all__ = [
 ]
 
 Messages = tuple[Mapping[str, str], ...]
+#: Why a cascade's later judge has no call for an item: an earlier judge settled it.
+CASCADE_SKIPPED = "settled by an earlier judge of the cascade"
 
 
 @dataclass(frozen=True)
@@ -180,6 +182,8 @@ class _Context:
     model: str
     nonce: str
     params: Mapping[str, Any]
+    #: (systems, item) of the jobs to plan; ``None``: every job
+    only: Collection[tuple[tuple[str, ...], int]] | None = None
 
 
 def _missing(ctx: _Context, item: int, shown: tuple[str, ...]) -> list[str]:
@@ -213,6 +217,8 @@ def _job(
     order: Literal["ab", "ba"] | None,
     shown: tuple[str, ...],
 ) -> Job:
+    if ctx.only is not None and (systems, item) not in ctx.only:
+        return Job(item, systems, order, shown, None, unscored=CASCADE_SKIPPED)
     missing = _missing(ctx, item, shown)
     if missing:
         return Job(item, systems, order, shown, None, unscored="missing " + ", ".join(missing))
@@ -242,11 +248,13 @@ def plan_calls(
     server: str,
     model: str,
     nonce: str,
+    only: Collection[tuple[tuple[str, ...], int]] | None = None,
 ) -> Plan:
     """Every job of the run, in report order (pairs or systems, then items,
-    then orders), and its distinct calls."""
+    then orders), and its distinct calls; with ``only``, jobs outside it are
+    planned without a call (a cascade's later judges)."""
     params = request_params(settings, template, protocol)
-    ctx = _Context(settings, inputs, template, protocol, server, model, nonce, params)
+    ctx = _Context(settings, inputs, template, protocol, server, model, nonce, params, only)
     calls: dict[str, Messages] = {}
     jobs: list[Job] = []
     n = inputs.n_items

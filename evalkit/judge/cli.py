@@ -23,12 +23,12 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from evalkit.errors import ConfigError, ExitCode
-from evalkit.judge.types import JudgeData, JudgeSettings, JudgeSpec, Mode, Progress
+from evalkit.judge.types import JudgeData, JudgeSettings, JudgeSpec, Mode, PanelSettings, Progress
 from evalkit.settings import add_arguments, arguments_given, path_settings, setting_names, validate
 
 if TYPE_CHECKING:
     from evalkit.judge.server import JudgeServers
-    from evalkit.judge.types import JudgeRun
+    from evalkit.judge.types import JudgeRun, PanelRun
 
 __all__ = [
     "CONFIG_KEYS",
@@ -44,7 +44,9 @@ MODES: tuple[Mode, ...] = ("pairwise", "single")
 #: Settings that only a pairwise run has.
 PAIRWISE_ONLY = ("reconcile", "swap", "baseline")
 #: Keys of a ``[judge]`` table (docs/judge.md documents each): one per setting.
-CONFIG_KEYS = frozenset({"mode", *setting_names(JudgeSettings), *setting_names(JudgeData)})
+CONFIG_KEYS = frozenset(
+    {"mode", *setting_names(JudgeSettings), *setting_names(JudgeData), *setting_names(PanelSettings)}
+)
 
 EXIT_CODES = (
     "exit codes: 0 done; 2 bad input, config or template, an unreachable server, refused credentials, "
@@ -92,6 +94,7 @@ def _add_arguments(p: argparse.ArgumentParser, mode: str) -> None:
     judging.add_argument(
         "--no-cache", dest="cache", action="store_const", const=False, help="neither read nor write the cache"
     )
+    add_arguments(p.add_argument_group("panel of judges (docs/judge.md: Panels and cascades)"), PanelSettings)
 
 
 def spec_from_args(args: argparse.Namespace) -> JudgeSpec:
@@ -101,7 +104,14 @@ def spec_from_args(args: argparse.Namespace) -> JudgeSpec:
     data = arguments_given(args, JudgeData)
     if args.system:
         data["systems"] = parse_named_paths(args.system, option="--system")
-    return _spec(args.judge_mode, arguments_given(args, JudgeSettings), data, where="the command line", base_dir=None)
+    return _spec(
+        args.judge_mode,
+        arguments_given(args, JudgeSettings),
+        data,
+        where="the command line",
+        base_dir=None,
+        panel_values=arguments_given(args, PanelSettings),
+    )
 
 
 def handler(args: argparse.Namespace) -> int:
@@ -152,6 +162,7 @@ def _spec(
     where: str,
     base_dir: pathlib.Path | None,
     default_out: str | None = None,
+    panel_values: Mapping[str, Any] | None = None,
 ) -> JudgeSpec:
     from evalkit.judge.calls import check_settings
     from evalkit.judge.run import api_key_from_env
@@ -162,17 +173,49 @@ def _spec(
         settings_values = {k: v for k, v in settings_values.items() if k not in PAIRWISE_ONLY}
     settings = validate(JudgeSettings, _with_paths(settings_values, JudgeSettings, base_dir), where=where)
     data = validate(JudgeData, _with_paths(data_values, JudgeData, base_dir), where=where)
-    template = load_template(settings.template or str(mode))
-    protocol = check_settings(settings, mode=mode, template=template)
-    api_key_from_env(settings)  # a variable named but not set is an error now, not after other runs
     out = settings.out or default_out or f"reports/judge-{mode}"
     if base_dir is not None and settings.out is None:
         out = str(_resolve(out, base_dir))
+    if panel_values and panel_values.get("panel") is not None:
+        return _panel_spec(mode, settings_values, data, panel_values, where=where, base_dir=base_dir, out=out)
+    template = load_template(settings.template or str(mode))
+    protocol = check_settings(settings, mode=mode, template=template)
+    api_key_from_env(settings)  # a variable named but not set is an error now, not after other runs
     return JudgeSpec(mode, settings, data, template, protocol, pathlib.Path(out), where)
 
 
-def _split(table: Mapping[str, Any], where: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """A table's settings and data values; unknown keys are an error."""
+def _panel_spec(
+    mode: Mode,
+    settings_values: Mapping[str, Any],
+    data: JudgeData,
+    panel_values: Mapping[str, Any],
+    *,
+    where: str,
+    base_dir: pathlib.Path | None,
+    out: str,
+) -> JudgeSpec:
+    """A run of a panel of judges: each judge's entry over the shared settings."""
+    from evalkit.judge.panel_spec import panel_members, panel_settings
+
+    panel = panel_settings(panel_values, mode=mode, where=where)
+    shared = {k: v for k, v in settings_values.items() if k != "out"}
+    members = panel_members(
+        panel_values["panel"],
+        _with_paths(shared, JudgeSettings, base_dir),
+        mode=mode,
+        where=where,
+        base_dir=base_dir,
+        resolve=lambda values, folder: _with_paths(values, JudgeSettings, folder),
+    )
+    first = members[0]
+    return JudgeSpec(
+        mode, first.settings, data, first.template, first.protocol, pathlib.Path(out), where,
+        panel=members, pool=panel.pool, cascade_margin=panel.cascade_margin,
+    )  # fmt: skip
+
+
+def _split(table: Mapping[str, Any], where: str) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """A table's settings, data and panel values; unknown keys are an error."""
     unknown = [key for key in table if key not in CONFIG_KEYS]
     if unknown:
         raise ConfigError(
@@ -180,8 +223,10 @@ def _split(table: Mapping[str, Any], where: str) -> tuple[dict[str, Any], dict[s
             hint=f"known keys: {', '.join(sorted(CONFIG_KEYS | set(MODES)))}",
         )
     data_keys = set(setting_names(JudgeData))
-    settings = {k: v for k, v in table.items() if k not in data_keys and k != "mode"}
-    return settings, {k: v for k, v in table.items() if k in data_keys}
+    panel_keys = set(setting_names(PanelSettings))
+    settings = {k: v for k, v in table.items() if k not in data_keys | panel_keys and k != "mode"}
+    panel = {k: v for k, v in table.items() if k in panel_keys}
+    return settings, {k: v for k, v in table.items() if k in data_keys}, panel
 
 
 def specs_from_table(
@@ -198,25 +243,33 @@ def specs_from_table(
     prefix = f"{source} " if source else ""
     shared = {k: v for k, v in table.items() if k not in MODES or not isinstance(v, Mapping)}
     subs = {mode: table[mode] for mode in MODES if isinstance(table.get(mode), Mapping)}
-    settings, data = _split(shared, f"{prefix}[judge]")
+    settings, data, panel = _split(shared, f"{prefix}[judge]")
     if not subs:
         if "mode" not in table:
             raise ConfigError(
                 f'{prefix}[judge] needs mode = "pairwise" or "single" (or [judge.pairwise]/[judge.single] tables)'
             )
         where = f"{prefix}[judge]"
-        return [_spec(table["mode"], settings, data, where=where, base_dir=base_dir, default_out=default_out)]
+        return [
+            _spec(
+                table["mode"], settings, data, where=where, base_dir=base_dir, default_out=default_out,
+                panel_values=panel,
+            )  # fmt: skip
+        ]
     if "mode" in table:
         raise ConfigError(f"{prefix}[judge] has both 'mode' and [judge.pairwise]/[judge.single] sub-tables; keep one")
     out = str(shared.get("out") or default_out or "reports/judge")
     specs = []
     for mode, sub in subs.items():
         where = f"{prefix}[judge.{mode}]"
-        sub_settings, sub_data = _split(sub, where)
+        sub_settings, sub_data, sub_panel = _split(sub, where)
         merged = {**settings, **sub_settings}
         if "out" not in sub_settings:
             merged["out"] = str(pathlib.Path(out) / mode)
-        specs.append(_spec(mode, merged, {**data, **sub_data}, where=where, base_dir=base_dir))
+        panel_values = {**panel, **sub_panel}
+        specs.append(
+            _spec(mode, merged, {**data, **sub_data}, where=where, base_dir=base_dir, panel_values=panel_values)
+        )
     return specs
 
 
@@ -235,6 +288,23 @@ def run_spec(spec: JudgeSpec, *, servers: JudgeServers, progress: Progress | Non
     api_key = api_key_from_env(spec.settings)
     run = run_judge(spec.settings, inputs, mode=spec.mode, api_key=api_key, server=servers, progress=progress)
     return run, ExitCode.BUDGET_STOPPED if run.stopped else ExitCode.OK
+
+
+def run_panel_spec(spec: JudgeSpec, *, servers: JudgeServers, progress: Progress | None = None) -> PanelRun:
+    """Run a spec with a panel of judges (``spec.panel``); reads the inputs, writes nothing."""
+    from evalkit.judge.inputs import load_inputs
+    from evalkit.judge.panel import run_panel
+
+    inputs = load_inputs(spec.data)
+    return run_panel(
+        spec.panel,
+        inputs,
+        mode=spec.mode,
+        pool=spec.pool,
+        cascade_margin=spec.cascade_margin,
+        servers=servers,
+        progress=progress,
+    )
 
 
 class _Bar(Progress):
@@ -288,15 +358,41 @@ def announce_local_start() -> None:
     print("evalkit: starting the local judge (llama.cpp + Gemma 3 270M)...", file=sys.stderr)
 
 
+def _report_panel(spec: JudgeSpec, panel: PanelRun) -> ExitCode:
+    from evalkit.judge.panel_report import render_panel_markdown, write_panel_report
+
+    if panel.pooled.estimate is not None or any(m.estimate is not None for m in panel.members):
+        for member, name in zip(panel.members, panel.names):
+            print(f"{name}: {describe_run(member)}")
+        return ExitCode.OK
+    write_panel_report(panel, spec.out)
+    print(render_panel_markdown(panel))
+    print(f"evalkit: wrote {spec.out / 'summary.json'} and one folder per judge", file=sys.stderr)
+    stopped = [m.stopped for m in panel.members if m.stopped]
+    if stopped:
+        print(f"evalkit: the judge run stopped early ({stopped[0]}); rerun to finish", file=sys.stderr)
+        return ExitCode.BUDGET_STOPPED
+    return ExitCode.OK
+
+
+def uses_logits(spec: JudgeSpec) -> bool:
+    """Whether the spec's local judge needs llama.cpp's ``--logits_all`` (the logprobs protocol)."""
+    settings = [(m.settings, m.protocol) for m in spec.panel] or [(spec.settings, spec.protocol)]
+    return any(s.local and protocol == "logprobs" for s, protocol in settings)
+
+
 def _run_and_report(specs: Sequence[JudgeSpec]) -> int:
     from evalkit.judge.server import JudgeServers
 
-    logits_all = any(spec.settings.local and spec.protocol == "logprobs" for spec in specs)
+    logits_all = any(uses_logits(spec) for spec in specs)
     status = ExitCode.OK
     with JudgeServers(logits_all=logits_all, on_start=announce_local_start) as servers:
         for spec in specs:
             bar = _Bar() if sys.stderr.isatty() else None
             try:
+                if spec.panel:
+                    status = max(status, _report_panel(spec, run_panel_spec(spec, servers=servers, progress=bar)))
+                    continue
                 run, code = run_spec(spec, servers=servers, progress=bar)
             finally:
                 if bar is not None:

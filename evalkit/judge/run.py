@@ -21,7 +21,7 @@ import dataclasses
 import os
 import pathlib
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 
 from evalkit.errors import ConfigError
 from evalkit.judge.aggregate import assemble, run_stats
@@ -120,7 +120,13 @@ class _Prepared:
     plan: Plan
 
 
-def _prepare(settings: JudgeSettings, inputs: JudgeInputs, mode: Mode, nonce: str | None) -> _Prepared:
+def _prepare(
+    settings: JudgeSettings,
+    inputs: JudgeInputs,
+    mode: Mode,
+    nonce: str | None,
+    only: Collection[tuple[tuple[str, ...], int]] | None = None,
+) -> _Prepared:
     values = {f.name: getattr(settings, f.name) for f in dataclasses.fields(settings)}
     settings = validate(JudgeSettings, values, where="judge settings").resolved()
     template = load_template(settings.template or mode)
@@ -137,6 +143,7 @@ def _prepare(settings: JudgeSettings, inputs: JudgeInputs, mode: Mode, nonce: st
         server=server,
         model=model,
         nonce=nonce or new_nonce(),
+        only=only,
     )
     return _Prepared(settings, inputs, template, protocol, plan)
 
@@ -177,6 +184,7 @@ def run_judge(
     server: JudgeServers | None = None,
     progress: Progress | None = None,
     nonce: str | None = None,
+    only: Collection[tuple[tuple[str, ...], int]] | None = None,
 ) -> JudgeRun:
     """Run the judge over ``inputs``.
 
@@ -184,10 +192,12 @@ def run_judge(
     used only to talk to the server, never stored. ``server`` provides the
     endpoint and starts the local judge when a call must be sent; give the
     same provider to several runs to share one local server (without one, a
-    local server of this run's own is stopped when it ends).
+    local server of this run's own is stopped when it ends). ``only`` limits
+    the calls to those ``(systems, item)`` (a cascade's later judges); the
+    other items are unscored, settled elsewhere.
     """
     started = time.perf_counter()
-    prep = _prepare(settings, inputs, mode, nonce)
+    prep = _prepare(settings, inputs, mode, nonce, only)
     settings, plan = prep.settings, prep.plan
     progress = progress or Progress()
     cache = JudgeCache(cache_path(settings))

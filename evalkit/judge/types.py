@@ -34,7 +34,10 @@ from evalkit.errors import TemplateError
 from evalkit.settings import setting
 
 __all__ = [
+    "Agreement",
     "CallRecord",
+    "CascadeStage",
+    "Conversation",
     "DryRunEstimate",
     "GRAMMAR_BACKENDS",
     "ItemOutcome",
@@ -51,7 +54,11 @@ __all__ = [
     "Mode",
     "OrderCall",
     "PROTOCOLS",
+    "POOL_MODES",
     "PairSummary",
+    "PanelMember",
+    "PanelRun",
+    "PanelSettings",
     "Price",
     "Progress",
     "RECONCILE_MODES",
@@ -219,6 +226,11 @@ class JudgeData:
     reference_field: str | None = setting(
         None, metavar="NAME", help="field/column of the references (a JSONL list gives several)"
     )
+    turn: PositiveInt | None = setting(
+        None,
+        metavar="N",
+        help="conversations (JSONL with a messages list): judge turn N (default: the last turn)",
+    )
 
     @property
     def reference_files(self) -> list[str]:
@@ -235,6 +247,9 @@ class JudgeInputs:
     prompts: tuple[str | None, ...]
     systems: Mapping[str, tuple[str | None, ...]]
     references: tuple[tuple[str, ...], ...] | None = None
+    #: multi-turn data: each item's conversation up to the judged turn, whose
+    #: last question and answers are ``prompts`` and ``systems``
+    conversations: tuple[Conversation, ...] | None = None
 
     @classmethod
     def of(
@@ -257,9 +272,25 @@ class JudgeInputs:
     def limited(self, limit: int | None) -> JudgeInputs:
         if limit is None:
             return self
-        k = max(0, limit)
-        refs = None if self.references is None else self.references[:k]
-        return JudgeInputs(self.prompts[:k], {s: a[:k] for s, a in self.systems.items()}, refs)
+        return self.subset(range(max(0, min(limit, self.n_items))))
+
+    def subset(self, items: Sequence[int]) -> JudgeInputs:
+        """These inputs restricted to ``items`` (in that order)."""
+        refs = None if self.references is None else tuple(self.references[i] for i in items)
+        convs = None if self.conversations is None else tuple(self.conversations[i] for i in items)
+        systems = {s: tuple(a[i] for i in items) for s, a in self.systems.items()}
+        return JudgeInputs(tuple(self.prompts[i] for i in items), systems, refs, convs)
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """One item of multi-turn data, up to the judged turn: the user's
+    questions, each system's answers (``None``: a system without this
+    conversation) and, optionally, the reference answers."""
+
+    questions: tuple[str, ...]
+    answers: Mapping[str, tuple[str, ...] | None]
+    references: tuple[str, ...] | None = None
 
 
 def system_pairs(systems: Sequence[str], baseline: str | None = None) -> list[tuple[str, str]]:
@@ -679,3 +710,104 @@ class JudgeSpec:
     out: pathlib.Path
     #: where the settings came from, for messages: a file and table, or the command line
     where: str
+    #: a panel of judges (empty: one judge, ``settings``), and how it is pooled
+    panel: tuple[PanelMember, ...] = ()
+    pool: str = "majority"
+    cascade_margin: float = 0.1
+
+
+# -- panels of judges -------------------------------------------------------------
+
+Pool = Literal["majority", "mean", "cascade"]
+#: How a panel's verdicts are pooled per item.
+POOL_MODES: tuple[str, ...] = ("majority", "mean", "cascade")
+
+
+@dataclass(frozen=True)
+class PanelSettings:
+    """A panel of judges: the members come from a TOML file (``[[judge]]``
+    entries) or a ``[[judge.panel]]`` list; each member's keys are
+    :class:`JudgeSettings` keys (plus an optional ``name``) over the run's
+    shared settings."""
+
+    panel: str | None = setting(
+        None,
+        metavar="FILE.toml",
+        path=True,
+        help="a panel of judges: [[judge]] entries, each with its own server/model/template/protocol "
+        "(a config file may give [[judge.panel]] entries instead)",
+    )
+    pool: Pool = setting(
+        "majority",
+        help="pool the panel per item: majority vote, mean P(win) (mean grade), or a cascade "
+        "(judges in order; an item goes on only while unsettled)",
+    )
+    cascade_margin: Annotated[float, Ge(0), Le(0.5)] = setting(
+        0.1,
+        metavar="M",
+        help="--pool cascade: an item goes to the next judge when its two orders disagree or |P(win) - 0.5| < M",
+    )
+
+
+@dataclass(frozen=True)
+class PanelMember:
+    """One judge of a panel, parsed and checked."""
+
+    name: str
+    settings: JudgeSettings
+    template: Template
+    protocol: str
+
+
+@dataclass(frozen=True)
+class CascadeStage:
+    """What one judge of a cascade did: ``judged`` items (pair-items), of
+    which it ``settled`` the ones no later judge saw; its distinct calls and
+    the calls it would have made judging every item."""
+
+    judge: str
+    judged: int
+    settled: int
+    calls: int
+    calls_if_all: int
+    cost: float | None = None
+    cost_saved_estimate: float | None = None
+
+    @property
+    def calls_saved(self) -> int:
+        return self.calls_if_all - self.calls
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["calls_saved"] = self.calls_saved
+        return out
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """Krippendorff's alpha between the panel's judges: over every unit
+    (pair-item or system-item), and per pair or system; ``None`` where it is
+    undefined (fewer than two judges on any unit, or one value only)."""
+
+    level: Literal["nominal", "interval"]
+    alpha: float | None
+    by: Mapping[str, float | None] = field(default_factory=dict)
+    units: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"level": self.level, "alpha": self.alpha, "units": self.units, "by": dict(self.by)}
+
+
+@dataclass(frozen=True)
+class PanelRun:
+    """A panel's typed result: each judge's own run (reconciled for position
+    by its own settings), the pooled run (its items and summaries, no calls)
+    and the agreement between judges; a cascade adds its stages."""
+
+    pool: str
+    names: tuple[str, ...]
+    members: tuple[JudgeRun, ...]
+    pooled: JudgeRun
+    agreement: Agreement
+    stages: tuple[CascadeStage, ...] = ()
+    cascade_margin: float | None = None

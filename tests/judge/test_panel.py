@@ -1,0 +1,254 @@
+"""Panels of judges and cascades, end to end through ``evalkit judge`` against
+scripted judges with known behaviour, and the pure pooling and agreement
+functions against hand computations."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from scripted_server import Reply
+from test_judge_cli import evalkit
+
+from evalkit.judge.pooling import krippendorff_alpha, pool_pair_item, pool_single_item, settled
+from evalkit.judge.types import ItemVerdict
+
+ANSWER = re.compile(r"<<<ANSWER_([AB]) \w+>>>\n(.*?)\n<<<END ANSWER_\1")
+
+# x answers well on items 0-2, y on item 3.
+X = ["good 0", "good 1", "good 2", "bad 3"]
+Y = ["bad 0", "bad 1", "bad 2", "good 3"]
+
+
+def shown(request):
+    """(answer shown first, answer shown second) of a judge request."""
+    found = dict(ANSWER.findall(request["messages"][-1]["content"]))
+    return found["A"], found["B"]
+
+
+def fair(request, n):
+    """Picks the answer that says "good", in either order."""
+    first, _ = shown(request)
+    return Reply("[[A]]" if first.startswith("good") else "[[B]]")
+
+
+def always_first(request, n):
+    return Reply("[[A]]")
+
+
+def write_data(tmp_path):
+    (tmp_path / "prompts.txt").write_text("".join(f"question {i}\n" for i in range(4)))
+    (tmp_path / "x.txt").write_text("\n".join(X) + "\n")
+    (tmp_path / "y.txt").write_text("\n".join(Y) + "\n")
+    return ["--prompts", tmp_path / "prompts.txt", "--system", f"x={tmp_path / 'x.txt'}"] + [
+        "--system",
+        f"y={tmp_path / 'y.txt'}",
+    ]
+
+
+def write_panel(tmp_path, servers, names):
+    entries = [
+        f'[[judge]]\nname = "{name}"\nbase_url = "{s.base_url}"\nmodel = "m-{name}"\ntemplate = "mt-bench-pairwise"\n'
+        for name, s in zip(names, servers)
+    ]
+    path = tmp_path / "panel.toml"
+    path.write_text("\n".join(entries))
+    return path
+
+
+def run_panel_cli(tmp_path, servers, names, *extra):
+    out = tmp_path / "out"
+    panel = write_panel(tmp_path, servers, names)
+    result = evalkit(
+        "judge", "pairwise", *write_data(tmp_path), "--panel", panel, "--cache", tmp_path / "c.sqlite",
+        "--out", out, *extra,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return json.loads((out / "summary.json").read_text()), out, result
+
+
+def test_each_judge_keeps_its_own_bias_and_majority_pooling_ties(scripted, tmp_path):
+    servers = [scripted(always_first), scripted(fair)]
+    summary, out, result = run_panel_cli(tmp_path, servers, ["biased", "fair"], "--pool", "majority")
+    judges = {j["name"]: j["pairs"][0] for j in summary["panel"]["judges"]}
+    # the first-position judge: every verdict picks the first answer, no item agrees after the swap
+    assert (judges["biased"]["first_position_rate"], judges["biased"]["position_consistency"]) == (1.0, 0.0)
+    assert (judges["biased"]["ties"], judges["biased"]["win_rate"]) == (4, 0.5)
+    # the fair judge: half its verdicts pick the first answer, all agree; x wins 3 of 4
+    assert (judges["fair"]["first_position_rate"], judges["fair"]["position_consistency"]) == (0.5, 1.0)
+    assert (judges["fair"]["wins"], judges["fair"]["losses"], judges["fair"]["win_rate"]) == (3, 1, 0.75)
+    # majority of [tie, win] is a tie (one vote each): every pooled item is a tie
+    (pooled,) = summary["pairs"]
+    assert (pooled["ties"], pooled["win_rate"], pooled["mean_p_win"]) == (4, 0.5, pytest.approx(0.625))
+    # Krippendorff's nominal alpha of [tie x4] vs [win, win, win, loss]: 1 - 1 / (38/56) = -9/19
+    agreement = summary["panel"]["inter_judge_agreement"]
+    assert (agreement["level"], agreement["units"]) == ("nominal", 4)
+    assert agreement["alpha"] == pytest.approx(-9 / 19)
+    assert servers[0].chat_requests == servers[1].chat_requests == 8
+    # each judge's own report, and the panel's section on the terminal
+    assert json.loads((out / "fair" / "summary.json").read_text())["pairs"][0]["win_rate"] == 0.75
+    assert "LLM judge panel (pairwise, pool `majority`, 2 judges)" in result.stdout
+    lines = [json.loads(line) for line in (out / "judgments.jsonl").read_text().splitlines()]
+    assert [(r["pooled"]["outcome"], r["judges"]["fair"]["outcome"]) for r in lines] == [
+        ("tie", "win"),
+        ("tie", "win"),
+        ("tie", "win"),
+        ("tie", "loss"),
+    ]
+
+
+def test_mean_pooling_averages_p_win(scripted, tmp_path):
+    servers = [scripted(always_first), scripted(fair)]
+    summary, _, _ = run_panel_cli(tmp_path, servers, ["biased", "fair"], "--pool", "mean")
+    (pooled,) = summary["pairs"]
+    # items 0-2: (0.5 + 1) / 2 = 0.75 -> win; item 3: (0.5 + 0) / 2 = 0.25 -> loss
+    assert (pooled["wins"], pooled["losses"], pooled["ties"]) == (3, 1, 0)
+    assert (pooled["win_rate"], pooled["mean_p_win"]) == (0.75, pytest.approx(0.625))
+    assert summary["panel"]["pool"] == "mean"
+
+
+def cheap(request, n):
+    """Fair on items 0 and 1, first-position biased on item 2, a tie in both orders on item 3."""
+    first, second = shown(request)
+    item = first.split()[-1]
+    if item == "2":
+        return Reply("[[A]]")
+    if item == "3":
+        return Reply("[[C]]")
+    return fair(request, n)
+
+
+def test_cascade_sends_only_unsettled_items_to_the_next_judge(scripted, tmp_path):
+    servers = [scripted(cheap), scripted(fair)]
+    summary, _, result = run_panel_cli(tmp_path, servers, ["cheap", "strong"], "--pool", "cascade")
+    # the cheap judge saw every item in both orders; the strong one only items 2 (inconsistent) and 3 (a tie:
+    # margin 0 < 0.1), in both orders
+    assert servers[0].chat_requests == 8
+    assert servers[1].chat_requests == 4
+    asked = sorted(shown(r)[0] for r in servers[1].requests)
+    assert asked == ["bad 2", "bad 3", "good 2", "good 3"]
+    stages = summary["panel"]["cascade"]
+    assert [(s["judge"], s["judged"], s["settled"], s["calls"], s["calls_if_all"], s["calls_saved"]) for s in stages] == [
+        ("cheap", 4, 2, 8, 8, 0),
+        ("strong", 2, 2, 4, 8, 4),
+    ]
+    assert summary["panel"]["calls_saved"] == 4
+    (pooled,) = summary["pairs"]
+    # items 0, 1 settled by the cheap judge (x wins), 2 by the strong one (x wins), 3 (y wins)
+    assert (pooled["wins"], pooled["losses"], pooled["ties"], pooled["win_rate"]) == (3, 1, 0, 0.75)
+    strong = next(j for j in summary["panel"]["judges"] if j["name"] == "strong")["pairs"][0]
+    assert strong["unscored_reasons"] == {"settled by an earlier judge of the cascade": 2}
+    assert "calls saved" in result.stdout
+
+
+def test_a_panel_of_one_judge_is_refused(scripted, tmp_path):
+    server = scripted(fair)
+    panel = tmp_path / "panel.toml"
+    panel.write_text(f'[[judge]]\nbase_url = "{server.base_url}"\nmodel = "m"\n')
+    result = evalkit("judge", "pairwise", *write_data(tmp_path), "--panel", panel, "--no-cache")
+    assert result.returncode == 2
+    assert f"{panel}: a panel needs at least two judges, found 1" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_bad_setting_of_one_judge_names_the_judge(tmp_path):
+    panel = tmp_path / "panel.toml"
+    panel.write_text(
+        '[[judge]]\njudge = "local"\n\n[[judge]]\nname = "second"\njudge = "local"\nprotocol = "telepathy"\n'
+    )
+    result = evalkit("judge", "pairwise", *write_data(tmp_path), "--panel", panel, "--no-cache")
+    assert result.returncode == 2
+    assert f"{panel} judge #2 (second): protocol = 'telepathy'" in result.stderr
+
+
+def test_cascade_needs_pairwise(tmp_path):
+    panel = tmp_path / "panel.toml"
+    panel.write_text('[[judge]]\njudge = "local"\n\n[[judge]]\njudge = "local"\ntemplate = "single"\n')
+    result = evalkit("judge", "single", *write_data(tmp_path), "--panel", panel, "--pool", "cascade")
+    assert result.returncode == 2
+    assert "pool = 'cascade' needs pairwise judging" in result.stderr
+
+
+def test_a_config_file_takes_judge_panel_entries(scripted, tmp_path):
+    servers = [scripted(always_first), scripted(fair)]
+    write_data(tmp_path)
+    config = tmp_path / "run.toml"
+    config.write_text(
+        '[judge]\nmode = "pairwise"\nprompts = "prompts.txt"\ncache = "c.sqlite"\npool = "mean"\nout = "out"\n'
+        '[judge.systems]\nx = "x.txt"\ny = "y.txt"\n'
+        + "".join(
+            f'[[judge.panel]]\nname = "{n}"\nbase_url = "{s.base_url}"\nmodel = "m"\ntemplate = "mt-bench-pairwise"\n'
+            for n, s in zip(["biased", "fair"], servers)
+        )
+    )
+    result = evalkit("run", config)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["pairs"][0]["win_rate"] == 0.75
+    assert [j["name"] for j in summary["panel"]["judges"]] == ["biased", "fair"]
+
+
+# -- the pure functions ------------------------------------------------------------------
+
+
+def verdict(outcome, p_win, consistent=True, unscored=None):
+    score = {"win": 1.0, "tie": 0.5, "loss": 0.0}.get(outcome)
+    return ItemVerdict("pairwise", 0, ("x", "y"), (), score, outcome, p_win, consistent, unscored)
+
+
+@pytest.mark.parametrize(
+    ("votes", "pool", "outcome", "p_win"),
+    [
+        ([("win", 1.0), ("win", 1.0), ("loss", 0.0)], "majority", "win", 2 / 3),
+        ([("win", 1.0), ("loss", 0.0)], "majority", "tie", 0.5),
+        ([("win", 1.0), ("tie", 0.5), ("tie", 0.5)], "majority", "tie", 2 / 3),
+        ([("win", 0.9), ("loss", 0.4), ("loss", 0.4)], "majority", "loss", 1.7 / 3),
+        ([("win", 0.9), ("loss", 0.4), ("loss", 0.4)], "mean", "win", 1.7 / 3),
+        ([("win", 0.6), ("loss", 0.4)], "mean", "tie", 0.5),
+    ],
+)
+def test_pooling_a_pair_item(votes, pool, outcome, p_win):
+    pooled = pool_pair_item([verdict(o, p) for o, p in votes], pool)
+    assert pooled.outcome == outcome
+    assert pooled.p_win == pytest.approx(p_win)
+    assert pooled.score == {"win": 1.0, "tie": 0.5, "loss": 0.0}[outcome]
+
+
+def test_an_unscored_judge_does_not_vote_and_all_unscored_stays_unscored():
+    assert pool_pair_item([verdict(None, None, None, "refused"), verdict("loss", 0.0)], "majority").outcome == "loss"
+    both = pool_pair_item([verdict(None, None, None, "refused"), None], "mean")
+    assert (both.outcome, both.score, both.unscored) == (None, None, "refused")
+
+
+def test_pooling_single_grades():
+    grades = [ItemVerdict("single", 0, ("x",), (), g) for g in (2.0, 9.0, 4.0)]
+    assert pool_single_item(grades, "mean").score == 5.0
+    assert pool_single_item(grades, "majority").score == 4.0  # the median
+
+
+@pytest.mark.parametrize(
+    ("item", "margin", "expected"),
+    [
+        (verdict("win", 1.0), 0.1, True),
+        (verdict("tie", 0.5, consistent=False), 0.0, False),  # its orders disagree
+        (verdict("tie", 0.5), 0.1, False),  # consistent, but no margin
+        (verdict("tie", 0.5), 0.0, True),
+        (verdict("win", 0.58, consistent=None), 0.1, False),
+        (verdict("win", 0.6, consistent=None), 0.1, True),
+        (verdict(None, None, None, "refused"), 0.0, False),
+    ],
+)
+def test_the_cascade_stops_on_a_consistent_verdict_with_a_margin(item, margin, expected):
+    assert settled(item, margin) is expected
+
+
+def test_krippendorff_alpha_by_hand():
+    # nominal: units (1,1), (1,2), (2,2), (2,-): o11 = 2, o12 = o21 = 1, o22 = 2, n = 6;
+    # D_o = 2/6, D_e = 2 * 3 * 3 / (6 * 5) = 0.6, alpha = 1 - (1/3) / 0.6 = 4/9
+    assert krippendorff_alpha([[1, 1, 2, 2], [1, 2, 2, None]], "nominal") == pytest.approx(4 / 9)
+    # interval: units (1,1), (2,2), (3,4): D_o = 2 * 1 / 6; D_e = 82 / 30; alpha = 1 - 10/82 = 36/41
+    assert krippendorff_alpha([[1, 2, 3], [1, 2, 4]], "interval") == pytest.approx(36 / 41)
+    # undefined: one value only, or no unit with two values
+    assert krippendorff_alpha([[1, 1], [1, 1]], "nominal") is None
+    assert krippendorff_alpha([[1, None], [None, 2]], "nominal") is None
