@@ -20,7 +20,7 @@ from evalkit.stats.analysis import JudgeColumn
 
 if TYPE_CHECKING:  # pragma: no cover
     from evalkit.config import RunSettings
-    from evalkit.judge.types import JudgeRun
+    from evalkit.judge.types import JudgeRun, PanelRun
 
 __all__ = ["JudgeResult", "columns_from_pairs", "judge_columns", "load_judge_pairs", "run_judges"]
 
@@ -36,6 +36,8 @@ class JudgeResult:
 
     run: JudgeRun
     out: Path
+    #: a panel of judges: its judges and agreement (``run`` is its pooled run)
+    panel: PanelRun | None = None
 
 
 def run_judges(
@@ -49,21 +51,22 @@ def run_judges(
     before the local judge starts."""
     if settings.judge is None:
         return ()
-    from evalkit.judge.cli import run_spec, specs_from_table
+    from evalkit.judge.cli import run_panel_spec, run_spec, specs_from_table, uses_logits
     from evalkit.judge.server import JudgeServers
 
     default_out = str((settings.out or Path("reports")).resolve() / "judge")
     specs = specs_from_table(
         settings.judge, base_dir=settings.base_dir, source=settings.source, default_out=default_out
     )
-    logits_all = any(spec.settings.local and spec.protocol == "logprobs" for spec in specs)
+    logits_all = any(uses_logits(spec) for spec in specs)
     results = []
     with JudgeServers(logits_all=logits_all, on_start=on_start) as servers:
         for spec in specs:
-            run, _ = run_spec(spec, servers=servers)
+            panel = run_panel_spec(spec, servers=servers) if spec.panel else None
+            run = panel.pooled if panel is not None else run_spec(spec, servers=servers)[0]
             if on_run is not None:
                 on_run(run)
-            results.append(JudgeResult(run, spec.out))
+            results.append(JudgeResult(run, spec.out, panel))
     return tuple(results)
 
 

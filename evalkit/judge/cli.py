@@ -252,7 +252,12 @@ def specs_from_table(
         where = f"{prefix}[judge]"
         return [
             _spec(
-                table["mode"], settings, data, where=where, base_dir=base_dir, default_out=default_out,
+                table["mode"],
+                settings,
+                data,
+                where=where,
+                base_dir=base_dir,
+                default_out=default_out,
                 panel_values=panel,
             )  # fmt: skip
         ]

@@ -60,7 +60,9 @@ def _pool(members: Sequence[JudgeRun], pool: str) -> list[ItemVerdict]:
     return [pool_item([judge.get(key) for judge in by_judge], pool) for key in keys]
 
 
-def _stage(member: PanelMember, run: JudgeRun, inputs: JudgeInputs, mode: Mode, judged: int, settled_n: int) -> CascadeStage:
+def _stage(
+    member: PanelMember, run: JudgeRun, inputs: JudgeInputs, mode: Mode, judged: int, settled_n: int
+) -> CascadeStage:
     everything = run_judge(replace(member.settings, dry_run=True), inputs, mode=mode)
     calls_if_all = everything.estimate.calls if everything.estimate is not None else run.stats.calls
     paid = run.stats.calls - run.stats.cache_hits

@@ -93,9 +93,7 @@ def settled(item: ItemVerdict, margin: float) -> bool:
     return item.p_win is not None and abs(item.p_win - 0.5) >= margin - 1e-12
 
 
-def krippendorff_alpha(
-    table: Sequence[Sequence[float | None]], level: Literal["nominal", "interval"]
-) -> float | None:
+def krippendorff_alpha(table: Sequence[Sequence[float | None]], level: Literal["nominal", "interval"]) -> float | None:
     """Krippendorff's alpha of ``table`` (one row per judge, one column per
     unit, ``None`` where a judge gave no value), through the ``krippendorff``
     package; ``None`` when undefined (no unit with two values, or a single

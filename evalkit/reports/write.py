@@ -96,8 +96,13 @@ def report_files(evaluation: Evaluation, out_dir: Path) -> dict[Path, str]:
 
 def _judge_files(evaluation: Evaluation, out_dir: Path) -> dict[Path, str]:
     files: dict[Path, str] = {}
-    for run, folder in zip(evaluation.judge_runs, evaluation.judge_dirs):
-        if run.estimate is None:
+    panels = evaluation.judge_panels or (None,) * len(evaluation.judge_runs)
+    for run, folder, panel in zip(evaluation.judge_runs, evaluation.judge_dirs, panels):
+        if panel is not None and run.estimate is None:
+            from evalkit.judge.panel_report import panel_report_texts
+
+            files.update(panel_report_texts(panel, folder))
+        elif run.estimate is None:
             from evalkit.judge.report import report_texts
 
             files.update(report_texts(run, folder))

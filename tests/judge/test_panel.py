@@ -129,7 +129,9 @@ def test_cascade_sends_only_unsettled_items_to_the_next_judge(scripted, tmp_path
     asked = sorted(shown(r)[0] for r in servers[1].requests)
     assert asked == ["bad 2", "bad 3", "good 2", "good 3"]
     stages = summary["panel"]["cascade"]
-    assert [(s["judge"], s["judged"], s["settled"], s["calls"], s["calls_if_all"], s["calls_saved"]) for s in stages] == [
+    assert [
+        (s["judge"], s["judged"], s["settled"], s["calls"], s["calls_if_all"], s["calls_saved"]) for s in stages
+    ] == [
         ("cheap", 4, 2, 8, 8, 0),
         ("strong", 2, 2, 4, 8, 4),
     ]
