@@ -100,6 +100,11 @@ def check_inputs(inputs: JudgeInputs, *, mode: Mode, template: Template, baselin
     for name, answers in inputs.systems.items():
         if len(answers) != n:
             raise InputError(f"{n} prompts but {len(answers)} answers from system {name!r}: give one answer per prompt")
+    if template.needs_conversation and inputs.conversations is None:
+        raise ConfigError(
+            f"template {template.name!r} shows whole conversations, but the prompts are single questions",
+            hint="give conversations: JSONL with a messages list per line (docs/judge.md: Multi-turn conversations)",
+        )
     if template.needs_reference:
         if inputs.references is None:
             raise ConfigError(f"template {template.name!r} needs references", hint="pass --references FILE")
@@ -196,6 +201,13 @@ def _missing(ctx: _Context, item: int, shown: tuple[str, ...]) -> list[str]:
 
 def _rendered(ctx: _Context, item: int, shown: tuple[str, ...]) -> Rendered:
     refs = ctx.inputs.references
+    conversation, conversation_flags = None, None
+    if ctx.inputs.conversations is not None:
+        from evalkit.judge.turns import conversation_values
+
+        conversation, conversation_flags = conversation_values(
+            ctx.template, ctx.inputs.conversations[item], shown, nonce=ctx.nonce
+        )
     rendered = render(
         ctx.template,
         ctx.protocol,
@@ -203,6 +215,8 @@ def _rendered(ctx: _Context, item: int, shown: tuple[str, ...]) -> Rendered:
         answers=[ctx.inputs.systems[name][item] or "" for name in shown],
         reference=reference_text(refs[item]) if refs is not None and ctx.template.needs_reference else None,
         nonce=ctx.nonce,
+        conversation=conversation,
+        conversation_flags=conversation_flags,
     )
     if ctx.settings.merge_system:
         rendered = replace(rendered, messages=merge_system(rendered.messages))

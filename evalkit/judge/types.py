@@ -306,6 +306,9 @@ def system_pairs(systems: Sequence[str], baseline: str | None = None) -> list[tu
 
 # -- templates ------------------------------------------------------------------
 
+#: Placeholders that show a whole conversation (multi-turn data, up to the judged turn).
+CONVERSATION_PLACEHOLDERS = frozenset({"conversation", "conversation_a", "conversation_b", "reference_conversation"})
+
 
 def template_fields(text: str) -> set[str]:
     """The ``{placeholders}`` of a template text."""
@@ -341,7 +344,16 @@ class Template:
 
     @property
     def needs_reference(self) -> bool:
-        return "reference" in template_fields(self.system) | template_fields(self.user)
+        return bool({"reference", "reference_conversation"} & self.placeholders)
+
+    @property
+    def placeholders(self) -> set[str]:
+        return template_fields(self.system) | template_fields(self.user)
+
+    @property
+    def needs_conversation(self) -> bool:
+        """Whether the template shows whole conversations (multi-turn data)."""
+        return bool(CONVERSATION_PLACEHOLDERS & self.placeholders)
 
     @property
     def id(self) -> str:
