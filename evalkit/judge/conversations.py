@@ -129,7 +129,9 @@ def _turn(turn: int | None, questions: tuple[str, ...], path: str, line: int) ->
     if turn is None:
         return len(questions)
     if turn > len(questions):
-        raise InputError(f"--turn {turn}, but this conversation has {len(questions)} user turn(s)", path=path, line=line)
+        raise InputError(
+            f"--turn {turn}, but this conversation has {len(questions)} user turn(s)", path=path, line=line
+        )
     return turn
 
 
@@ -151,14 +153,24 @@ def load_conversations(data: JudgeData) -> JudgeInputs:
     turns = [_turn(data.turn, q, data.prompts, line) for q, (line, _) in zip(questions, prompt_records)]
     conversations = []
     for i, (qs, n) in enumerate(zip(questions, turns)):
-        answers = {name: (None if a[i] is None else a[i][:n]) for name, a in systems.items()}
+        answers = {name: _first(a[i], n) for name, a in systems.items()}
         refs = references[i] if references is not None else None
         conversations.append(Conversation(qs[:n], answers, None if refs is None else refs[:n]))
     return JudgeInputs(
         prompts=tuple(c.questions[-1] for c in conversations),
-        systems={name: tuple(None if c.answers[name] is None else c.answers[name][-1] for c in conversations)
-                 for name in systems},  # fmt: skip
-        references=None if references is None else tuple(() if c.references is None else (c.references[-1],)
-                                                          for c in conversations),  # fmt: skip
+        systems={name: tuple(_last(c.answers[name]) for c in conversations) for name in systems},
+        references=None if references is None else tuple(_last_tuple(c.references) for c in conversations),
         conversations=tuple(conversations),
     )
+
+
+def _first(turns: tuple[str, ...] | None, n: int) -> tuple[str, ...] | None:
+    return None if turns is None else turns[:n]
+
+
+def _last(turns: tuple[str, ...] | None) -> str | None:
+    return None if turns is None else turns[-1]
+
+
+def _last_tuple(turns: tuple[str, ...] | None) -> tuple[str, ...]:
+    return () if turns is None else (turns[-1],)
