@@ -216,3 +216,26 @@ def test_a_conversation_template_refuses_single_questions(tmp_path):
     )  # fmt: skip
     assert result.returncode == 2
     assert "shows whole conversations, but the prompts are single questions" in result.stderr
+
+
+@pytest.mark.local_judge
+def test_a_two_item_multi_turn_run_with_the_local_judge(local_judge, tmp_path):
+    """mt-bench-single-multi-turn grades turn 2 of two shipped conversations; every
+    request carries both turns, every grade is on the scale or unscored."""
+    from test_judge_local import servers
+
+    from evalkit.judge.report import judgment_records
+    from evalkit.judge.run import run_judge
+
+    data = JudgeData(prompts=str(DATA / "prompts.jsonl"), systems={"strong": str(DATA / "strong.jsonl")}, turn=2)
+    settings = JudgeSettings(
+        judge="local", template="mt-bench-single-multi-turn", protocol="grammar", limit=2,
+        cache=str(tmp_path / "c.sqlite"), timeout=300,
+    )  # fmt: skip
+    with servers(local_judge) as provider:
+        run = run_judge(settings, load_inputs(data), mode="single", server=provider)
+    assert run.stats.calls == 2 and run.singles[0].n == 2
+    for record in judgment_records(run):
+        text = record["messages"][-1]["content"]
+        assert "<<<QUESTION_2 " in text and "<<<ANSWER_2 " in text
+        assert record["unscored"] is not None or record["meaning"] in range(1, 11)

@@ -254,3 +254,38 @@ def test_krippendorff_alpha_by_hand():
     # undefined: one value only, or no unit with two values
     assert krippendorff_alpha([[1, 1], [1, 1]], "nominal") is None
     assert krippendorff_alpha([[1, None], [None, 2]], "nominal") is None
+
+
+# -- the real local judge ----------------------------------------------------------------
+
+
+@pytest.mark.local_judge
+def test_a_two_item_panel_of_the_local_judge(local_judge, tmp_path):
+    """The local judge twice, with two templates: each judges both items in both
+    orders, and the pooled verdicts are the majority of theirs."""
+    from test_judge_local import PROMPTS, SYSTEMS, servers
+
+    from evalkit.judge.panel import run_panel
+    from evalkit.judge.panel_spec import panel_members
+    from evalkit.judge.types import JudgeInputs
+
+    entries = [
+        {"name": "mt-bench", "template": "mt-bench-pairwise"},
+        {"name": "plain", "template": "pairwise"},
+    ]
+    shared = {"judge": "local", "protocol": "grammar", "cache": str(tmp_path / "c.sqlite"), "timeout": 300}
+    members = panel_members(
+        entries, shared, mode="pairwise", where="test", base_dir=None, resolve=lambda values, folder: dict(values)
+    )
+    with servers(local_judge) as provider:
+        panel = run_panel(members, JudgeInputs.of(PROMPTS, SYSTEMS), mode="pairwise", servers=provider)
+    assert [m.stats.calls for m in panel.members] == [4, 4]
+    assert [m.template.name for m in panel.members] == ["mt-bench-pairwise", "pairwise"]
+    (pooled,) = panel.pooled.pairs
+    assert pooled.n == 2 == pooled.wins + pooled.losses + pooled.ties + pooled.unscored
+    for item in panel.pooled.items:
+        votes = [next(i for i in m.items if i.item == item.item).outcome for m in panel.members]
+        expected = votes[0] if votes[0] == votes[1] else "tie"
+        assert item.outcome == (expected if None not in votes else (votes[0] or votes[1]))
+    alpha = panel.agreement.alpha
+    assert panel.agreement.level == "nominal" and (alpha is None or -1.0 <= alpha <= 1.0)
