@@ -121,7 +121,9 @@ def cheap(request, n):
 
 def test_cascade_sends_only_unsettled_items_to_the_next_judge(scripted, tmp_path):
     servers = [scripted(cheap), scripted(fair)]
-    summary, _, result = run_panel_cli(tmp_path, servers, ["cheap", "strong"], "--pool", "cascade")
+    summary, _, result = run_panel_cli(
+        tmp_path, servers, ["cheap", "strong"], "--pool", "cascade", "--price", "1,2"
+    )
     # the cheap judge saw every item in both orders; the strong one only items 2 (inconsistent) and 3 (a tie:
     # margin 0 < 0.1), in both orders
     assert servers[0].chat_requests == 8
@@ -136,12 +138,25 @@ def test_cascade_sends_only_unsettled_items_to_the_next_judge(scripted, tmp_path
         ("strong", 2, 2, 4, 8, 4),
     ]
     assert summary["panel"]["calls_saved"] == 4
+    # every scripted call uses 100 + 10 tokens: (100 * 1 + 10 * 2) / 1e6 USD; the strong judge saved 4 calls
+    assert [s["cost"] for s in stages] == [pytest.approx(8 * 120e-6), pytest.approx(4 * 120e-6)]
+    assert stages[1]["cost_saved_estimate"] == pytest.approx(4 * 120e-6)
     (pooled,) = summary["pairs"]
     # items 0, 1 settled by the cheap judge (x wins), 2 by the strong one (x wins), 3 (y wins)
     assert (pooled["wins"], pooled["losses"], pooled["ties"], pooled["win_rate"]) == (3, 1, 0, 0.75)
     strong = next(j for j in summary["panel"]["judges"] if j["name"] == "strong")["pairs"][0]
     assert strong["unscored_reasons"] == {"settled by an earlier judge of the cascade": 2}
     assert "calls saved" in result.stdout
+
+
+def test_a_dry_run_of_a_panel_counts_each_judges_calls_and_sends_nothing(scripted, tmp_path):
+    servers = [scripted(fair), scripted(fair)]
+    panel = write_panel(tmp_path, servers, ["one", "two"])
+    result = evalkit("judge", "pairwise", *write_data(tmp_path), "--panel", panel, "--no-cache", "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("dry run (pairwise): 8 calls, 0 cached, 8 to send") == 2
+    assert result.stdout.startswith("one: dry run") and "\ntwo: dry run" in result.stdout
+    assert servers[0].total_requests == servers[1].total_requests == 0
 
 
 def test_a_panel_of_one_judge_is_refused(scripted, tmp_path):
