@@ -121,9 +121,7 @@ def cheap(request, n):
 
 def test_cascade_sends_only_unsettled_items_to_the_next_judge(scripted, tmp_path):
     servers = [scripted(cheap), scripted(fair)]
-    summary, _, result = run_panel_cli(
-        tmp_path, servers, ["cheap", "strong"], "--pool", "cascade", "--price", "1,2"
-    )
+    summary, _, result = run_panel_cli(tmp_path, servers, ["cheap", "strong"], "--pool", "cascade", "--price", "1,2")
     # the cheap judge saw every item in both orders; the strong one only items 2 (inconsistent) and 3 (a tie:
     # margin 0 < 0.1), in both orders
     assert servers[0].chat_requests == 8
