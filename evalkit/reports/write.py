@@ -19,7 +19,7 @@ from evalkit.reports.atomic import write_files_atomic
 
 if TYPE_CHECKING:  # pragma: no cover
     from evalkit.evaluation import Evaluation
-    from evalkit.judge.types import JudgeRun
+    from evalkit.judge.types import JudgeRun, PanelRun
 
 __all__ = ["report_files", "report_markdown", "write_evaluation"]
 
@@ -38,11 +38,17 @@ def report_markdown(evaluation: Evaluation) -> str:
         parts.append("## Gates\n\n" + render_gates_markdown(evaluation.gates))
     if evaluation.gates_skipped:
         parts.append(f"**Gates not checked: {evaluation.gates_skipped}.**")
-    parts += [_judge_markdown(run) for run in evaluation.judge_runs if run.estimate is None]
+    panels = evaluation.judge_panels or (None,) * len(evaluation.judge_runs)
+    parts += [_judge_markdown(run, panel) for run, panel in zip(evaluation.judge_runs, panels) if run.estimate is None]
     return "\n\n".join(parts) + "\n"
 
 
-def _judge_markdown(run: JudgeRun) -> str:
+def _judge_markdown(run: JudgeRun, panel: PanelRun | None = None) -> str:
+    """The judge's section; a panel's shows each judge, the agreement and the cascade too."""
+    if panel is not None:
+        from evalkit.judge.panel_report import render_panel_markdown
+
+        return render_panel_markdown(panel).rstrip("\n")
     from evalkit.judge.report import render_markdown as render_judge
 
     return render_judge(run).rstrip("\n")

@@ -147,6 +147,20 @@ def test_cascade_sends_only_unsettled_items_to_the_next_judge(scripted, tmp_path
     assert "calls saved" in result.stdout
 
 
+def test_a_later_judge_that_gives_no_verdict_leaves_the_earlier_verdict(scripted, tmp_path):
+    servers = [scripted(cheap), scripted(lambda request, n: Reply("Both answers look similar to me."))]
+    summary, _, _ = run_panel_cli(tmp_path, servers, ["cheap", "mute"], "--pool", "cascade")
+    assert servers[1].chat_requests == 4
+    (pooled,) = summary["pairs"]
+    # items 0, 1: the cheap judge's wins; items 2, 3: its ties stand, the mute judge's verdicts are unscored
+    assert (pooled["wins"], pooled["ties"], pooled["unscored"]) == (2, 2, 0)
+    mute = summary["panel"]["judges"][1]["pairs"][0]
+    assert mute["unscored_reasons"] == {
+        "settled by an earlier judge of the cascade": 2,
+        "no verdict in the format '[[{verdict}]]'": 2,
+    }
+
+
 def test_a_dry_run_of_a_panel_counts_each_judges_calls_and_sends_nothing(scripted, tmp_path):
     servers = [scripted(fair), scripted(fair)]
     panel = write_panel(tmp_path, servers, ["one", "two"])
@@ -190,7 +204,7 @@ def test_a_config_file_takes_judge_panel_entries(scripted, tmp_path):
     write_data(tmp_path)
     config = tmp_path / "run.toml"
     config.write_text(
-        '[judge]\nmode = "pairwise"\nprompts = "prompts.txt"\ncache = "c.sqlite"\npool = "mean"\nout = "out"\n'
+        'out = "report"\n[judge]\nmode = "pairwise"\nprompts = "prompts.txt"\ncache = "c.sqlite"\npool = "mean"\nout = "out"\n'
         '[judge.systems]\nx = "x.txt"\ny = "y.txt"\n'
         + "".join(
             f'[[judge.panel]]\nname = "{n}"\nbase_url = "{s.base_url}"\nmodel = "m"\ntemplate = "mt-bench-pairwise"\n'
@@ -202,6 +216,9 @@ def test_a_config_file_takes_judge_panel_entries(scripted, tmp_path):
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["pairs"][0]["win_rate"] == 0.75
     assert [j["name"] for j in summary["panel"]["judges"]] == ["biased", "fair"]
+    assert json.loads((tmp_path / "out" / "fair" / "summary.json").read_text())["pairs"][0]["win_rate"] == 0.75
+    report = (tmp_path / "report" / "report.md").read_text()
+    assert "LLM judge panel (pairwise, pool `mean`, 2 judges)" in report and "Inter-judge agreement" in report
 
 
 # -- the pure functions ------------------------------------------------------------------
