@@ -4,6 +4,7 @@ functions against hand computations."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 
@@ -96,6 +97,55 @@ def test_each_judge_keeps_its_own_bias_and_majority_pooling_ties(scripted, tmp_p
         ("tie", "win"),
         ("tie", "loss"),
     ]
+
+
+def uniform(request, salt):
+    """A number in [0, 1) fixed by the request's text: the same call draws the same number."""
+    digest = hashlib.sha256((salt + request["messages"][-1]["content"]).encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+def biased(towards, p_bias, salt):
+    """Picks the answer shown ``towards`` ("first"/"second") with probability
+    ``p_bias``, else the good answer."""
+
+    def script(request, n):
+        if uniform(request, salt) < p_bias:
+            return Reply("[[A]]" if towards == "first" else "[[B]]")
+        return fair(request, n)
+
+    return script
+
+
+def test_two_judges_with_known_random_biases_are_recovered(scripted, tmp_path):
+    """Judge 1 picks the first answer with probability 0.8 (else the good one):
+    P(first) = 0.8 + 0.2 / 2 = 0.9, and an item is consistent only when the
+    order with the bad answer first is not biased: 0.2. Judge 2 picks the
+    second with probability 0.6: P(first) = 0.4 / 2 = 0.2, consistent when the
+    order with the good answer first is not biased: 0.4. Tolerance: 4 standard
+    errors (200 calls, 100 items per judge)."""
+    n = 100
+    (tmp_path / "prompts.txt").write_text("".join(f"question {i}\n" for i in range(n)))
+    (tmp_path / "x.txt").write_text("".join(f"good {i}\n" for i in range(n)))
+    (tmp_path / "y.txt").write_text("".join(f"bad {i}\n" for i in range(n)))
+    panel = write_panel(tmp_path, [scripted(biased("first", 0.8, "1")), scripted(biased("second", 0.6, "2"))], "ab")
+    out = tmp_path / "out"
+    result = evalkit(
+        "judge", "pairwise", "--prompts", tmp_path / "prompts.txt", "--system", f"x={tmp_path / 'x.txt'}",
+        "--system", f"y={tmp_path / 'y.txt'}", "--panel", panel, "--no-cache", "--out", out,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    judges = {j["name"]: j["pairs"][0] for j in json.loads((out / "summary.json").read_text())["panel"]["judges"]}
+    assert judges["a"]["first_position_rate"] == pytest.approx(0.9, abs=4 * (0.9 * 0.1 / 200) ** 0.5)
+    assert judges["b"]["first_position_rate"] == pytest.approx(0.2, abs=4 * (0.2 * 0.8 / 200) ** 0.5)
+    assert judges["a"]["position_consistency"] == pytest.approx(0.2, abs=4 * (0.2 * 0.8 / n) ** 0.5)
+    assert judges["b"]["position_consistency"] == pytest.approx(0.4, abs=4 * (0.4 * 0.6 / n) ** 0.5)
+    # an inconsistent item is a tie, a consistent one a win for x: win rates 0.2 + 0.8 / 2 and 0.4 + 0.6 / 2
+    assert judges["a"]["win_rate"] == pytest.approx(0.6, abs=4 * (0.04 / n) ** 0.5)
+    assert judges["b"]["win_rate"] == pytest.approx(0.7, abs=4 * (0.06 / n) ** 0.5)
+    # majority of two: a win only when both judges say win (0.2 * 0.4 = 0.08), else a tie
+    pooled = json.loads((out / "summary.json").read_text())["pairs"][0]
+    assert pooled["win_rate"] == pytest.approx(0.54, abs=4 * (0.0184 / n) ** 0.5)
 
 
 def test_mean_pooling_averages_p_win(scripted, tmp_path):
