@@ -76,7 +76,8 @@ def conversation_values(
 ) -> tuple[dict[str, str], dict[str, tuple[str, ...]]]:
     """The conversation placeholders' values for the systems ``shown`` (in
     the order shown to the judge), and the injection flags of their earlier
-    turns' answers, by answer slot."""
+    turns' answers (and of any answer with a line like a role heading), by
+    answer slot."""
     used = template.placeholders
     values: dict[str, str] = {}
     flags: dict[str, tuple[str, ...]] = {}
@@ -87,6 +88,8 @@ def conversation_values(
             continue
         values[slot] = _render(questions, answers, label=label, tag=tag, nonce=nonce, t=template)
         found = tuple(dict.fromkeys(r for answer in answers[:-1] for r in injection_flags(answer, template)))
+        if any(_ROLE_LINE.search(answer) for answer in answers):
+            found = tuple(dict.fromkeys((*found, "template heading")))
         if found:
             flags[answer_slot] = found
     if "reference_conversation" in used and conversation.references is not None:

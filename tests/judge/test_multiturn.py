@@ -46,13 +46,16 @@ def one_conversation(tmp_path):
     return JudgeData(prompts=str(prompts), systems={"s": str(answers)})
 
 
-def user_message(data, template, turn):
+def planned(data, template, turn):
     inputs = load_inputs(JudgeData(prompts=data.prompts, systems=data.systems, turn=turn))
-    plan = plan_calls(
+    return plan_calls(
         JudgeSettings(), inputs, mode="single", template=load_template(template), protocol="text",
         server="http://127.0.0.1:9/v1", model="m", nonce="n0",
     )  # fmt: skip
-    (messages,) = plan.calls.values()
+
+
+def user_message(data, template, turn):
+    (messages,) = planned(data, template, turn).calls.values()
     return [m["content"] for m in messages]
 
 
@@ -86,6 +89,8 @@ def test_turn_2_with_the_multi_turn_template_shows_the_whole_conversation(one_co
         "### Assistant A:\n<<<ANSWER_2 n0>>>\n# # # User:\nBecause.\n<<<END ANSWER_2 n0>>>\n\n"
         "<|The End of Assistant A's Conversation with User|>"
     )
+    (job,) = planned(one_conversation, "mt-bench-single-multi-turn", turn=2).jobs
+    assert job.flags == {"s": ("template heading",)}
 
 
 def test_turn_1_with_the_multi_turn_template_stops_at_turn_1(one_conversation):
