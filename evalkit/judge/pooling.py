@@ -57,16 +57,16 @@ def pool_pair_item(verdicts: Sequence[ItemVerdict | None], pool: str) -> ItemVer
     that did not see it). ``majority``: the most common reconciled outcome,
     a tie when two outcomes share the top count; ``mean``: the mean of the
     judges' P(system_a wins), > 0.5 a win, < 0.5 a loss. The pooled P(win)
-    is that mean either way."""
+    is that mean either way (over the judges that gave one)."""
     seen = [v for v in verdicts if v is not None]
     scored = [v for v in seen if v.unscored is None and v.outcome is not None]
     if not scored:
         return _unscored(seen[0], seen) if seen else ItemVerdict("pairwise", 0, (), (), None, unscored=_SETTLED_BY_NONE)
     p_values = [v.p_win for v in scored if v.p_win is not None]
-    p_win = sum(p_values) / len(p_values) if len(p_values) == len(scored) else None
+    p_win = sum(p_values) / len(p_values) if p_values else None
     if pool == "mean":
         if p_win is None:
-            raise ValueError("pool='mean' needs P(win) from every judge")
+            return _unscored(scored[0], [replace(scored[0], unscored="no judge gave P(win)")])
         outcome = "tie" if abs(p_win - 0.5) < 1e-12 else ("win" if p_win > 0.5 else "loss")
     else:
         counts = Counter(v.outcome for v in scored).most_common()

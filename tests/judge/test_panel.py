@@ -301,6 +301,10 @@ def test_an_unscored_judge_does_not_vote_and_all_unscored_stays_unscored():
     assert pool_pair_item([verdict(None, None, None, "refused"), verdict("loss", 0.0)], "majority").outcome == "loss"
     both = pool_pair_item([verdict(None, None, None, "refused"), None], "mean")
     assert (both.outcome, both.score, both.unscored) == (None, None, "refused")
+    # mean pooling averages the P(win) that judges gave; none at all is unscored, not a tie
+    assert pool_pair_item([verdict("win", None), verdict("loss", 0.2)], "mean").outcome == "loss"
+    no_p = pool_pair_item([verdict("win", None)], "mean")
+    assert (no_p.outcome, no_p.unscored) == (None, "no judge gave P(win)")
 
 
 def test_pooling_single_grades():
