@@ -373,3 +373,33 @@ def test_a_two_item_panel_of_the_local_judge(local_judge, tmp_path):
         assert item.outcome == (expected if None not in votes else (votes[0] or votes[1]))
     alpha = panel.agreement.alpha
     assert panel.agreement.level == "nominal" and (alpha is None or -1.0 <= alpha <= 1.0)
+
+
+def test_a_panel_in_evalkit_run_gates_on_the_pooled_win_rate_and_writes_every_report(scripted, tmp_path, capsys):
+    """The [judge] table of test_judge_in_run with two judges: the pooled win
+    rate gets its interval from per-item pooled verdicts and feeds the gates."""
+    from test_judge_in_run import _config, _stat, prefers_good
+
+    from evalkit.cli import main
+
+    server = scripted(prefers_good)
+    panel = '[[judge.panel]]\nname = "cold"\n[[judge.panel]]\nname = "warm"\ntemperature = 0.5\n'
+    status = main(["run", str(_config(tmp_path, server.base_url, judge_extra=panel))])
+    _, err = capsys.readouterr()
+    assert status == 1, err
+    assert "FAIL win_rate < 0.1 [worse]" in err
+    statistics = json.loads((tmp_path / "out" / "statistics.json").read_text())
+    assert _stat(statistics, "mixed", "win_rate")["value"] == pytest.approx(0.25)
+    # per judge 30 distinct calls of 48 jobs (identical answers make identical calls), each sent once
+    panel_summary = json.loads((tmp_path / "out" / "judge" / "summary.json").read_text())
+    assert [j["calls"] for j in panel_summary["panel"]["judges"]] == [30, 30]
+    assert server.chat_requests == 60
+    for name in ("cold", "warm"):
+        judge = json.loads((tmp_path / "out" / "judge" / name / "summary.json").read_text())
+        assert {(p["system_a"], p["win_rate"]) for p in judge["pairs"]} == {("mixed", 0.25), ("worse", 0.0)}
+    assert panel_summary["panel"]["inter_judge_agreement"]["alpha"] == 1.0
+    assert 'id="explorer"' in (tmp_path / "out" / "report.html").read_text()
+    assert (
+        "Inter-judge agreement (Krippendorff's alpha, nominal, 24 units): 1.0000"
+        in (tmp_path / "out" / "report.md").read_text()
+    )
