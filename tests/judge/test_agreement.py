@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from evalkit.judge.agreement import majority_label, pairwise_agreement, single_agreement
 from evalkit.judge.aggregate import reconcile
+from evalkit.judge.agreement import majority_label, pairwise_agreement, single_agreement
 from evalkit.judge.labels import HumanLabels, PairLabel, ScoreLabel
 from evalkit.judge.types import CallRecord, ItemVerdict, OrderCall, Verdict
 

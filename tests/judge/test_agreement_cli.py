@@ -199,7 +199,7 @@ def test_a_gate_on_agreement(scripted, tmp_path, rule, status):
     summary = json.loads((tmp_path / "out" / "judge" / "summary.json").read_text())
     assert summary["pairs"][0]["human_agreement"]["accuracy"] == pytest.approx(0.75)
     page = (tmp_path / "out" / "report.html").read_text()
-    assert 'id="judge-agreement"' in page
+    assert 'id="judge-agreement"' in page and "<td>0.7500 [" in page
 
 
 def test_a_gate_on_agreement_without_labels_is_a_config_error(scripted, tmp_path):
@@ -225,6 +225,7 @@ def test_the_local_judge_with_labels(local_judge, tmp_path):
     assert result.returncode == 0, result.stderr
     (pair,) = json.loads((tmp_path / "out" / "summary.json").read_text())["pairs"]
     a = pair["human_agreement"]
+    assert a is not None, "no item of the local run was scored"
     humans = {0: "a", 1: "b", 2: "tie"}  # the majority labels of items 0-2
     outcomes = _reconciled(tmp_path / "out" / "judgments.jsonl")
     assert a["n"] == len(outcomes) == pair["n"] - pair["unscored"]
@@ -252,3 +253,65 @@ def _reconciled(path: Path) -> dict[int, str]:
             continue
         out[item] = both["ab"] if both["ab"] == both["ba"] else "tie"
     return out
+
+
+def test_a_single_mode_gate_reads_spearman(scripted, tmp_path):
+    server = scripted(grades_as_told)
+    (tmp_path / "prompts.txt").write_text("".join(f"question {i}\n" for i in range(4)))
+    (tmp_path / "x.txt").write_text("".join(f"answer-grade-{g}\n" for g in (2, 5, 3, 8)))
+    (tmp_path / "y.txt").write_text("".join(f"answer-grade-{g}\n" for g in (4, 4, 6, 1)))
+    # x: rho 0.8 as in test_single_labels_by_prompt_id; y: humans 1, 2, 3, 4 against 4, 4, 6, 1
+    rows = [f"{i},x,{s}" for i, s in enumerate((3, 5, 2, 9))] + [f"{i},y,{i + 1}" for i in range(4)]
+    (tmp_path / "labels.csv").write_text("item,system,score\n" + "\n".join(rows) + "\n")
+    config = tmp_path / "run.toml"
+    config.write_text(
+        f"""
+out = "out"
+[systems]
+x = "x.txt"
+y = "y.txt"
+[run]
+fail_if = ["agreement < 0.5"]
+[judge]
+mode = "single"
+base_url = "{server.base_url}"
+model = "scripted"
+template = "mt-bench-single"
+prompts = "prompts.txt"
+cache = false
+labels = "labels.csv"
+[judge.systems]
+x = "x.txt"
+y = "y.txt"
+""",
+        encoding="utf-8",
+    )
+    result = run_evalkit("run", config)
+    assert result.returncode == 1, result.stderr
+    assert "FAIL agreement < 0.5 [y]" in result.stderr and "[x]" not in result.stderr.split("check(s) failed")[-1]
+    summary = json.loads((tmp_path / "out" / "judge" / "summary.json").read_text())
+    rho = {s["system"]: s["human_agreement"]["spearman"] for s in summary["systems"]}
+    # y: judge ranks 2.5, 2.5, 4, 1 against 1, 2, 3, 4: Pearson of the ranks = -1.5 / sqrt(4.5 * 5)
+    assert rho["x"] == pytest.approx(0.8) and rho["y"] == pytest.approx(-1.5 / (4.5 * 5) ** 0.5)
+
+
+def test_categories_from_the_labels_file_are_escaped(tmp_path):
+    from evalkit.judge.agreement import pairwise_agreement
+    from evalkit.judge.agreement_report import agreement_markdown
+    from evalkit.judge.labels import HumanLabels, PairLabel
+    from evalkit.judge.templates import load_template
+    from evalkit.judge.types import ItemVerdict, JudgeRun, JudgeSettings
+    from evalkit.reports.html import _agreement_section
+
+    evil = "<script>alert(1)</script>|x"
+    items = [ItemVerdict("pairwise", 0, ("x", "y"), (), 1.0, "win")]
+    labels = HumanLabels("pairwise", "l.csv", pairs=(PairLabel(0, "x", "y", "x", category=evil),))
+    agreement = pairwise_agreement(items, labels, "x", "y", rounds=10)
+    run = JudgeRun(
+        "pairwise", JudgeSettings(), load_template("pairwise"), "grammar", "sig", ("x", "y"), 1, "", "m",
+        agreement=(agreement,),
+    )  # fmt: skip
+    markdown = "\n".join(agreement_markdown(run))
+    assert "<script>" not in markdown and "&lt;script>alert(1)&lt;/script>\\|x" in markdown
+    page = "\n".join(_agreement_section([run]))
+    assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;|x" in page
