@@ -15,6 +15,7 @@ from evalkit.judge.types import JudgeRun
 
 __all__ = [
     "agreement_markdown",
+    "human_outcomes",
     "agreement_tables",
     "human_agreement_record",
     "pair_agreement_of",
@@ -50,6 +51,22 @@ def human_agreement_record(run: JudgeRun, systems: tuple[str, ...]) -> dict[str,
     without labels for it)."""
     found = pair_agreement_of(run, *systems) if len(systems) == 2 else single_agreement_of(run, systems[0])
     return found.to_dict() if found is not None else None
+
+
+def human_outcomes(run: JudgeRun) -> dict[tuple[str, str, int], str]:
+    """(system_a, system_b, item) -> the majority human label of a judged
+    pair's item as an outcome from system_a's side ("win", "loss", "tie"),
+    for the item explorer; empty without pairwise labels."""
+    from evalkit.judge.agreement import majority_label
+
+    if run.labels is None or run.mode != "pairwise":
+        return {}
+    outcome = {"a": "win", "b": "loss", "tie": "tie"}
+    out: dict[tuple[str, str, int], str] = {}
+    for p in run.pairs:
+        for item, labels in run.labels.for_pair(p.system_a, p.system_b).items():
+            out[(p.system_a, p.system_b, item)] = outcome[majority_label(labels)]
+    return out
 
 
 def _with_ci(value: float | None, ci: tuple[float, float] | None, scale: str = "0-1") -> str:

@@ -220,7 +220,7 @@ def run_judge(
         "probe_requests": sent.probe_requests,
     }
     run = _result(prep, mode, records, counters, endpoint, stopped=sent.stopped, started=started)
-    return dataclasses.replace(run, agreement=agreement_of(run, labels)) if labels is not None else run
+    return dataclasses.replace(run, agreement=agreement_of(run, labels), labels=labels) if labels is not None else run
 
 
 def _result(

@@ -200,6 +200,13 @@ def test_a_gate_on_agreement(scripted, tmp_path, rule, status):
     assert summary["pairs"][0]["human_agreement"]["accuracy"] == pytest.approx(0.75)
     page = (tmp_path / "out" / "report.html").read_text()
     assert 'id="judge-agreement"' in page and "<td>0.7500 [" in page
+    # the item explorer marks the items where the judge and the majority label differ: 1, 3 and 7
+    judged = re.findall(r'"item":(\d+),"systems":\["x","y"\],"outcome":"(\w+)".*?"human":"(\w+)","agrees":(\w+)', page)
+    assert {int(i): (o, h, a) for i, o, h, a in judged} == {
+        0: ("win", "win", "true"), 1: ("win", "loss", "false"), 2: ("tie", "tie", "true"),
+        3: ("tie", "win", "false"), 4: ("loss", "loss", "true"), 5: ("loss", "loss", "true"),
+        6: ("tie", "tie", "true"), 7: ("tie", "loss", "false"),
+    }  # fmt: skip
 
 
 def test_a_gate_on_agreement_without_labels_is_a_config_error(scripted, tmp_path):
