@@ -322,3 +322,11 @@ def test_categories_from_the_labels_file_are_escaped(tmp_path):
     assert "<script>" not in markdown and "&lt;script>alert(1)&lt;/script>\\|x" in markdown
     page = "\n".join(_agreement_section([run]))
     assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;|x" in page
+
+
+def test_an_id_field_without_labels_is_a_config_error(scripted, tmp_path):
+    server = scripted(prefers_good)
+    args = write_data(tmp_path)
+    result = run_evalkit("judge", "pairwise", *args, *judge_args(tmp_path, server.base_url), "--id-field", "id")
+    assert result.returncode == 2 and "id_field is set but no labels" in result.stderr
+    assert "Traceback" not in result.stderr and server.requests == []
