@@ -28,6 +28,8 @@ __all__ = ["JudgeResult", "columns_from_pairs", "judge_columns", "load_judge_pai
 #: do not depend on the side.
 _SIDED = ("win_rate", "decisive_win_rate", "mean_p_win")
 _NEUTRAL = ("position_consistency", "first_position_rate")
+#: Stability over ``--repeats``: a column only when the run had repeats.
+_STABILITY = ("flip_rate", "repeat_agreement", "pass_k")
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,9 @@ def columns_from_pairs(pairs: Sequence[Mapping[str, object]], *, baseline: str |
             if value is not None and flipped and key in _SIDED:
                 value = 1.0 - value
             out.append(JudgeColumn(system, key, value))
+        out += [
+            JudgeColumn(system, key, _number(pair[key])) for key in _STABILITY if _number(pair.get(key)) is not None
+        ]
     return out
 
 
@@ -140,13 +145,35 @@ def judge_columns(
     return columns
 
 
+def _canary_columns(run: JudgeRun) -> list[JudgeColumn]:
+    """``canary_drift`` (1 when the drift canary moved beyond the judge's
+    stability, else 0) and ``null_canary_wins`` (how many null-model canaries
+    beat the baseline), the same for every system of the run: gateable with
+    ``canary_drift > 0`` or ``null_canary_wins > 0``."""
+    values: dict[str, float] = {}
+    if run.canary is not None:
+        values["canary_drift"] = 1.0 if run.canary.drift else 0.0
+    if run.null_canaries:
+        values["null_canary_wins"] = float(sum(1 for c in run.null_canaries if c.beats_baseline))
+    return [JudgeColumn(system, key, value) for system in run.systems for key, value in values.items()]
+
+
 def _run_columns(run: JudgeRun, baseline: str | None) -> list[JudgeColumn]:
-    """A run's values; ``win_rate`` and ``judge_score`` carry their per-item
-    verdicts (both orders of an item already reconciled), for intervals."""
+    """A run's values and its canaries'; ``win_rate`` and ``judge_score``
+    carry their per-item verdicts (both orders of an item already
+    reconciled), for intervals."""
+    return _judge_values(run, baseline) + _canary_columns(run)
+
+
+def _judge_values(run: JudgeRun, baseline: str | None) -> list[JudgeColumn]:
     if run.mode == "single":
-        return [
+        singles = [
             JudgeColumn(s.system, "judge_score", s.mean, tuple(run.single_item_scores(s.system))) for s in run.singles
         ]
+        for s in run.singles:
+            values = {key: getattr(s, key) for key in _STABILITY}
+            singles += [JudgeColumn(s.system, key, value) for key, value in values.items() if value is not None]
+        return singles
     columns = []
     for column in columns_from_pairs([p.to_dict() for p in run.pairs], baseline=baseline):
         if column.metric == "win_rate":
