@@ -7,7 +7,7 @@ lines hold ``prompt``, ``answer_a``, ``answer_b`` and ``verdict`` (answer_a's
 outcome: ``"win"``, ``"loss"`` or ``"tie"``); single lines ``prompt``,
 ``answer`` and ``verdict`` (the grade); any line may add ``reference`` (a
 string or a list). The items are judged with the run's settings (its repeats
-too) and a pairwise verdict counts as changed when its outcome differs, a
+too), never from the cache, and a pairwise verdict counts as changed when its outcome differs, a
 grade when it moved by one point or more. The number changed is compared
 with a binomial(n, rate) by a one-sided test at 5%: ``rate`` is the 95% upper
 (Wilson) bound of the flip rate that the repeats measured over the run and
@@ -299,8 +299,13 @@ def run_canaries(
         return run
     if settings.canary:
         canary = load_canary(settings.canary, run.mode)
+        # Never from the cache: the point is to ask the judge again.
         canary_run = run_judge(
-            _canary_settings(settings, baseline=None), canary.inputs, mode=run.mode, api_key=api_key, server=server
+            _canary_settings(settings, baseline=None, cache=False),
+            canary.inputs,
+            mode=run.mode,
+            api_key=api_key,
+            server=server,
         )
         run = replace(run, canary=check_drift(canary, canary_run, run))
     if settings.null_canary and run.mode == "pairwise":
