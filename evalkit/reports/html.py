@@ -509,12 +509,15 @@ def render_html(
     title: str = "evalkit comparison",
     explorer: ExplorerData | None = None,
     judge_pairs: Sequence[Mapping[str, Any]] = (),
+    judge_checks: str | None = None,
 ) -> str:
     """The whole page as one string (see the module docstring).
 
     With ``explorer``, the item explorer (:mod:`evalkit.reports.explorer`)
     follows the figures, and a click on a point or bar opens its items there.
-    ``judge_pairs`` (the judge's pair records) draw the judge's figures.
+    ``judge_pairs`` (the judge's pair records) draw the judge's figures;
+    ``judge_checks`` is the judge's stability and canaries section, already
+    escaped (:func:`evalkit.reports.judge_checks.judge_checks_html`).
     """
     baseline = analysis.baseline
     parts = _head(title, explorer is not None)
@@ -527,6 +530,8 @@ def render_html(
     parts += _gates_section(gates)
     parts += _scores_section(analysis)
     parts += _metric_sections(comparison, analysis, judge_pairs)
+    if judge_checks:
+        parts.append(judge_checks)
     if explorer is not None:
         from evalkit.reports.explorer import render_explorer
 

@@ -58,13 +58,17 @@ def _html(evaluation: Evaluation) -> str:
     """``report.html``: the figures, then the item explorer."""
     from evalkit.reports.explorer import explorer_data_from, judge_item
     from evalkit.reports.html import render_html
+    from evalkit.reports.judge_checks import judge_checks_html
 
     comparison, analysis = evaluation.comparison, evaluation.analysis
     assert comparison is not None and analysis is not None
     items = [judge_item(v) for run in evaluation.judge_runs for v in run.items]
     explorer = explorer_data_from(comparison, items, prompts=comparison.prompts, baseline=comparison.baseline)
     pairs = [pair.to_dict() for run in evaluation.judge_runs for pair in run.pairs]
-    return render_html(comparison, analysis, evaluation.gates, explorer=explorer, judge_pairs=pairs)
+    checks = judge_checks_html(evaluation.judge_runs)
+    return render_html(
+        comparison, analysis, evaluation.gates, explorer=explorer, judge_pairs=pairs, judge_checks=checks
+    )
 
 
 def report_files(evaluation: Evaluation, out_dir: Path) -> dict[Path, str]:

@@ -170,6 +170,8 @@ def test_a_run_config_gates_on_canary_drift(scripted, tmp_path):
     result = evalkit("run", config)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "canary_drift of 'mixed' = 1, bound > 0: FAILED" in result.stdout + result.stderr
+    page = (tmp_path / "out" / "report.html").read_text()
+    assert "<p><strong>canary: drift detected, 10/10 verdicts changed, expected &lt;= 2" in page
 
 
 def test_wilson_and_binomial_by_hand():

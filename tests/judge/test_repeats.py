@@ -224,6 +224,10 @@ def test_a_run_config_gates_on_the_flip_rate(scripted, tmp_path):
     assert re.search(r"flip_rate of 'mixed' = [0-9.]+, bound > 0.1: FAILED", result.stdout + result.stderr)
     summary = json.loads((tmp_path / "out" / "judge" / "summary.json").read_text())
     assert all(p["flip_rate"] > 0.1 for p in summary["pairs"])
+    page = (tmp_path / "out" / "report.html").read_text()
+    assert "Judge stability and canaries" in page and "<th>pass^3</th>" in page
+    for p in summary["pairs"]:
+        assert f"<td>{p['system_a']} vs {p['system_b']}</td><td>{p['flip_rate']:.4f}</td>" in page
 
     steady = scripted(prefers_good)
     config = _config(tmp_path, steady.base_url, judge_extra="repeats = 3", fail_if="flip_rate > 0.1")
