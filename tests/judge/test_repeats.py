@@ -58,9 +58,7 @@ def inputs(n, systems=("x", "y")):
 def test_a_judge_that_flips_with_a_known_probability_is_recovered(scripted, tmp_path):
     q, k, n = 0.2, 3, 200
     server = scripted(flipping_judge(q))
-    run = run_judge(
-        settings(server, tmp_path, repeats=k, swap=False), inputs(n), mode="pairwise", nonce=NONCE
-    )
+    run = run_judge(settings(server, tmp_path, repeats=k, swap=False), inputs(n), mode="pairwise", nonce=NONCE)
     assert server.chat_requests == n * k
     (pair,) = run.pairs
     flip = 2 * q * (1 - q)  # two repeats of an item disagree
@@ -210,7 +208,6 @@ def test_cli_reports_stability_and_a_run_config_gates_on_flip_rate(scripted, tmp
     assert sorted({r["repeat"] for r in records}) == [0, 1, 2] and len(records) == 12 * 2 * 3
 
 
-
 def test_a_run_config_gates_on_the_flip_rate(scripted, tmp_path):
     def flaky(request, n):
         if _rng(request).random() < 0.3:
@@ -233,3 +230,41 @@ def test_a_run_config_gates_on_the_flip_rate(scripted, tmp_path):
     config = _config(tmp_path, steady.base_url, judge_extra="repeats = 3", fail_if="flip_rate > 0.1")
     result = evalkit("run", config)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# -- the real local judge ---------------------------------------------------------------
+
+
+@pytest.mark.local_judge
+def test_local_judge_with_two_repeats(local_judge, tmp_path):
+    from test_judge_local import PROMPTS, SYSTEMS, local_run
+
+    options = dict(template="mt-bench-pairwise", protocol="grammar", repeats=2, temperature=1.0, seed=11)
+    run = local_run(local_judge, tmp_path, **options)
+    assert run.stats.calls == 8  # 2 items x 2 orders x 2 repeats
+    assert run.stats.requests_sent == 8 + run.stats.probe_requests
+    from evalkit.judge.report import judgment_records
+
+    records = judgment_records(run)
+    assert sorted((r["item"], r["order"], r["repeat"]) for r in records) == sorted(
+        (i, o, r) for i in range(2) for o in ("ab", "ba") for r in range(2)
+    )
+    # each repeat's outcome recomputed from its two raw verdicts: agree -> that outcome, else a tie
+    side = {("ab", "first"): "win", ("ab", "second"): "loss", ("ba", "first"): "loss", ("ba", "second"): "win"}
+    per_item: dict[int, list[str]] = {}
+    for item in range(2):
+        for repeat in range(2):
+            both = [
+                side.get((r["order"], r["meaning"]), "tie")
+                for r in records
+                if (r["item"], r["repeat"]) == (item, repeat)
+            ]
+            per_item.setdefault(item, []).append(both[0] if both[0] == both[1] else "tie")
+    (pair,) = run.pairs
+    assert [i.repeat_verdicts for i in run.pair_items("good", "bad")] == [tuple(per_item[0]), tuple(per_item[1])]
+    assert pair.repeats == 2
+    assert pair.flip_rate == pytest.approx(sum(a != b for a, b in per_item.values()) / 2)
+    assert pair.pass_k == pytest.approx(1 - pair.flip_rate)  # with two repeats, the same thing
+    again = local_run(local_judge, tmp_path, **options)
+    assert again.stats.requests_sent == 0 and again.stats.cache_hits == 8
+    assert len(PROMPTS) == 2 and set(SYSTEMS) == {"good", "bad"}
