@@ -123,6 +123,19 @@ def test_dry_run_and_cost_count_repeats(scripted, tmp_path):
     assert priced.stats.cost == pytest.approx(3300 / 1_000_000)
 
 
+def test_items_rebuilt_from_judgments_jsonl_match_the_run(scripted, tmp_path):
+    from evalkit.judge.report import judgment_records
+    from evalkit.reports.explorer import judge_items_from_records
+
+    server = scripted(flipping_judge(0.3))
+    run = run_judge(settings(server, tmp_path, repeats=3), inputs(20), mode="pairwise", nonce=NONCE)
+    rebuilt = judge_items_from_records(judgment_records(run))
+    assert [(i.item, i.outcome, i.consistent) for i in rebuilt] == [
+        (i.item, i.outcome, i.consistent) for i in run.pair_items("x", "y")
+    ]
+    assert any(i.flipped for i in run.items)  # the repeats did disagree somewhere
+
+
 def test_single_mode_repeats_give_the_mean_the_spread_and_the_stability(scripted, tmp_path):
     # Seeds None and 2 grade 7, seed 1 grades 5: every item's repeats are 7, 5, 7.
     server = scripted(lambda request, n: Reply("[[5]]" if request.get("seed") == 1 else "[[7]]"))
