@@ -180,3 +180,27 @@ def test_wilson_and_binomial_by_hand():
     assert binomial_tail(5, 1, 0.0) == 0.0 and binomial_tail(5, 0, 0.3) == 1.0
     low, high = wilson(5, 10)
     assert low == pytest.approx(1 - high) and low == pytest.approx(0.2366, abs=1e-4)
+
+
+def test_single_mode_canary_counts_a_grade_moved_by_a_point_or_more(scripted, tmp_path):
+    grade = {"now": 7}
+    server = scripted(lambda request, n: Reply(f"Rating: [[{grade['now']}]]"))
+    s = settings(server, tmp_path, template="mt-bench-single", write_canary="c")
+    trusted = run_canaries(run_judge(s, inputs(12, systems=("x",)), mode="single"), inputs(12, systems=("x",)))
+    canary = tmp_path / "canary.jsonl"
+    canary.write_text(canary_jsonl(trusted))
+    lines = [json.loads(line) for line in canary.read_text().splitlines()]
+    assert [(line["answer"], line["verdict"]) for line in lines[:2]] == [
+        ("answer of x to question 0", 7.0),
+        ("answer of x to question 1", 7.0),
+    ]
+
+    def check():
+        s = settings(server, tmp_path, template="mt-bench-single", canary=str(canary), cache=False)
+        return run_canaries(run_judge(s, inputs(1, systems=("x",)), mode="single"), inputs(1, systems=("x",))).canary
+
+    assert (check().changed, check().drift) == (0, False)
+    grade["now"] = 6  # one point: a change on every item
+    moved = check()
+    assert (moved.n, moved.changed, moved.expected_max, moved.drift) == (12, 12, 2, True)
+    assert moved.changes[0].trusted == 7.0 and moved.changes[0].now == 6.0
