@@ -82,7 +82,8 @@ def _call_record(item: ItemVerdict, order_call: OrderCall) -> dict[str, Any]:
         record.update(
             system_a=item.systems[0], system_b=item.systems[1], order=order_call.order, shown=list(order_call.shown)
         )
-    record["repeat"] = order_call.repeat
+    # with --repeats: the call's repeat, and its item's agreement over repeats (null with one repeat)
+    record.update(repeat=order_call.repeat, item_agreement=item.agreement, item_flipped=item.flipped)
     call = order_call.call
     if call is None:
         record.update(messages=None, raw_answer=None, verdict=None, unscored=order_call.unscored, cached=False)

@@ -219,6 +219,9 @@ def test_cli_reports_stability_and_a_run_config_gates_on_flip_rate(scripted, tmp
     assert "Stability over 3 repeats" in result.stdout and "pass^3" in (out / "report.md").read_text()
     records = [json.loads(line) for line in (out / "judgments.jsonl").read_text().splitlines()]
     assert sorted({r["repeat"] for r in records}) == [0, 1, 2] and len(records) == 12 * 2 * 3
+    for r in records:  # every call carries its item's agreement over the three repeats
+        assert r["item_agreement"] in (pytest.approx(1 / 3), pytest.approx(2 / 3), 1.0)
+        assert r["item_flipped"] == (r["item_agreement"] < 1)
 
 
 def test_a_run_config_gates_on_the_flip_rate(scripted, tmp_path):
