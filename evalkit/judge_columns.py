@@ -40,6 +40,8 @@ _NEUTRAL = ("position_consistency", "first_position_rate", "agreement")
 #: The judge value that gates on agreement with human labels: a pair's
 #: ``human_agreement.accuracy``; in single mode a system's Spearman rho.
 AGREEMENT = "agreement"
+#: Stability over ``--repeats``: a column only when the run had repeats.
+_STABILITY = ("flip_rate", "repeat_agreement", "pass_k")
 
 
 @dataclass(frozen=True)
@@ -137,6 +139,9 @@ def columns_from_pairs(pairs: Sequence[Mapping[str, object]], *, baseline: str |
             if value is not None and flipped and key in _SIDED:
                 value = 1.0 - value
             out.append(JudgeColumn(system, key, value))
+        out += [
+            JudgeColumn(system, key, _number(pair[key])) for key in _STABILITY if _number(pair.get(key)) is not None
+        ]
     return out
 
 
@@ -180,19 +185,46 @@ def judge_columns(
     return columns
 
 
+def _canary_columns(run: JudgeRun) -> list[JudgeColumn]:
+    """``canary_drift`` (1 when the drift canary moved beyond the judge's
+    stability, else 0) and ``null_canary_wins`` (how many null-model canaries
+    beat the baseline), the same for every system of the run: gateable with
+    ``canary_drift > 0`` or ``null_canary_wins > 0``."""
+    values: dict[str, float] = {}
+    if run.canary is not None:
+        values["canary_drift"] = 1.0 if run.canary.drift else 0.0
+    if run.null_canaries:
+        values["null_canary_wins"] = float(sum(1 for c in run.null_canaries if c.beats_baseline))
+    return [JudgeColumn(system, key, value) for system in run.systems for key, value in values.items()]
+
+
 def _run_columns(run: JudgeRun, baseline: str | None) -> list[JudgeColumn]:
-    """A run's values; ``win_rate`` and ``judge_score`` carry their per-item
-    verdicts (both orders of an item already reconciled), for intervals."""
-    from evalkit.judge.agreement_report import human_agreement_record, single_agreement_of
+    """A run's values and its canaries'; ``win_rate`` and ``judge_score``
+    carry their per-item verdicts (both orders of an item already
+    reconciled), for intervals."""
+    return _judge_values(run, baseline) + _canary_columns(run)
+
+
+def _single_values(run: JudgeRun) -> list[JudgeColumn]:
+    from evalkit.judge.agreement_report import single_agreement_of
+
+    columns = [
+        JudgeColumn(s.system, "judge_score", s.mean, tuple(run.single_item_scores(s.system))) for s in run.singles
+    ]
+    for s in run.singles:
+        values = {key: getattr(s, key) for key in _STABILITY}
+        columns += [JudgeColumn(s.system, key, value) for key, value in values.items() if value is not None]
+    for a in (single_agreement_of(run, s.system) for s in run.singles):
+        if a is not None and a.system is not None:
+            columns.append(JudgeColumn(a.system, AGREEMENT, a.spearman))
+    return columns
+
+
+def _judge_values(run: JudgeRun, baseline: str | None) -> list[JudgeColumn]:
+    from evalkit.judge.agreement_report import human_agreement_record
 
     if run.mode == "single":
-        columns = [
-            JudgeColumn(s.system, "judge_score", s.mean, tuple(run.single_item_scores(s.system))) for s in run.singles
-        ]
-        for a in (single_agreement_of(run, s.system) for s in run.singles):
-            if a is not None and a.system is not None:
-                columns.append(JudgeColumn(a.system, AGREEMENT, a.spearman))
-        return columns
+        return _single_values(run)
     columns = []
     records = [
         {**p.to_dict(), "human_agreement": human_agreement_record(run, (p.system_a, p.system_b))} for p in run.pairs

@@ -43,7 +43,7 @@ __all__ = [
 
 MODES: tuple[Mode, ...] = ("pairwise", "single")
 #: Settings that only a pairwise run has.
-PAIRWISE_ONLY = ("reconcile", "swap", "baseline")
+PAIRWISE_ONLY = ("reconcile", "swap", "baseline", "null_canary")
 #: Keys of a ``[judge]`` table (docs/judge.md documents each): one per setting.
 CONFIG_KEYS = frozenset({"mode", *setting_names(JudgeSettings), *setting_names(JudgeData)})
 
@@ -229,6 +229,7 @@ def run_spec(spec: JudgeSpec, *, servers: JudgeServers, progress: Progress | Non
     return its result and exit status: :attr:`ExitCode.BUDGET_STOPPED` when
     the run stopped before ``max_cost`` would be passed, else ``OK``. Reads
     the inputs and the API key; writes and prints nothing."""
+    from evalkit.judge.canary import run_canaries
     from evalkit.judge.inputs import load_inputs
     from evalkit.judge.run import api_key_from_env, run_judge
 
@@ -238,6 +239,7 @@ def run_spec(spec: JudgeSpec, *, servers: JudgeServers, progress: Progress | Non
     run = run_judge(
         spec.settings, inputs, mode=spec.mode, api_key=api_key, server=servers, progress=progress, labels=labels
     )
+    run = run_canaries(run, inputs, api_key=api_key, server=servers)
     return run, ExitCode.BUDGET_STOPPED if run.stopped else ExitCode.OK
 
 

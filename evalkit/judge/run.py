@@ -165,6 +165,7 @@ def _send(
                 params=prep.plan.params,
                 cache=cache,
                 progress=progress,
+                call_params=prep.plan.call_params,
             )
         )
     return sent, endpoint

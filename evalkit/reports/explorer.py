@@ -316,13 +316,23 @@ def _pairwise_item(
     reconcile: str,
     human_labels: Mapping[tuple[str, str, int], str],
 ) -> JudgeItem:
+    from evalkit.judge.aggregate import combine_repeats
     from evalkit.judge.aggregate import reconcile as reconcile_verdicts
 
     verdicts, flags = _calls(records)
-    outcome = reconcile_verdicts(
-        [(str(c.get("order") or "ab"), _role(c), _p_first(c)) for c in records],
+    by_repeat: dict[object, list[Mapping[str, object]]] = {}
+    for c in records:  # with --repeats, each repeat's orders are reconciled first
+        by_repeat.setdefault(c.get("repeat", 0), []).append(c)
+    outcome = combine_repeats(
+        [
+            reconcile_verdicts(
+                [(str(c.get("order") or "ab"), _role(c), _p_first(c)) for c in group],
+                mode=reconcile,
+                reasons=[_text(c.get("unscored")) for c in group],
+            )
+            for group in by_repeat.values()
+        ],
         mode=reconcile,
-        reasons=[_text(c.get("unscored")) for c in records],
     )
     human = human_labels.get((systems[0], systems[1], item))
     score = outcome.p_win

@@ -482,6 +482,14 @@ def _metric_sections(comparison: Comparison, analysis: Analysis, pairs: Sequence
     return parts
 
 
+def _judge_sections(runs: Sequence[JudgeRun]) -> list[str]:
+    """The judge runs' own sections, each escaped where it is built."""
+    from evalkit.reports.judge_checks import judge_checks_html
+
+    checks = judge_checks_html(runs)
+    return _agreement_section(runs) + ([checks] if checks else [])
+
+
 def _agreement_section(runs: Sequence[JudgeRun]) -> list[str]:
     """The judge's agreement with human labels (categories come from the labels file: escaped)."""
     from evalkit.judge.agreement_report import agreement_tables
@@ -531,7 +539,8 @@ def render_html(
     With ``explorer``, the item explorer (:mod:`evalkit.reports.explorer`)
     follows the figures, and a click on a point or bar opens its items there.
     ``judge_pairs`` (the judge's pair records) draw the judge's figures;
-    ``judge_runs`` with human labels add their agreement tables.
+    ``judge_runs`` add their sections: agreement with human labels,
+    stability over repeats and canaries (:mod:`evalkit.reports.judge_checks`).
     """
     baseline = analysis.baseline
     parts = _head(title, explorer is not None)
@@ -544,7 +553,7 @@ def render_html(
     parts += _gates_section(gates)
     parts += _scores_section(analysis)
     parts += _metric_sections(comparison, analysis, judge_pairs)
-    parts += _agreement_section(judge_runs)
+    parts += _judge_sections(judge_runs)
     if explorer is not None:
         from evalkit.reports.explorer import render_explorer
 
