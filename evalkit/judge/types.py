@@ -26,12 +26,15 @@ import re
 import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
-from typing import Annotated, Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Annotated, Any, Literal, NamedTuple
 
 from annotated_types import Ge, Gt, Le
 
 from evalkit.errors import TemplateError
 from evalkit.settings import setting
+
+if TYPE_CHECKING:  # pragma: no cover
+    from evalkit.judge.style_control import StyleControl
 
 __all__ = [
     "CallRecord",
@@ -168,6 +171,12 @@ class JudgeSettings:
         "whose chat format drops system messages)",
     )
     backoff_base: PositiveFloat = setting(0.5, cli=False, help="the backoff unit in seconds of the retries")
+    style_control: bool = setting(
+        True, help="pairwise: report length-controlled win rates and style-controlled ratings (docs/judge.md)"
+    )
+    style_control_rounds: Annotated[int, Ge(1000)] = setting(
+        1000, metavar="N", help="bootstrap rounds of the length/style-controlled intervals (at least 1000)"
+    )
 
     @property
     def local(self) -> bool:
@@ -599,6 +608,8 @@ class JudgeRun:
     stats: JudgeStats = field(default_factory=JudgeStats)
     stopped: str | None = None
     estimate: DryRunEstimate | None = None
+    #: pairwise: length-controlled win rates and style-controlled ratings
+    style_control: StyleControl | None = None
 
     def pair(self, system_a: str, system_b: str) -> PairSummary:
         """The summary of the pair judged as (``system_a``, ``system_b``)."""
