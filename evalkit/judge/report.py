@@ -14,6 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from evalkit.formatting import format_number, markdown_table
 from evalkit.jsonable import jsonable
+from evalkit.judge.style_report import style_markdown, style_pair_fields, style_ratings_section
 from evalkit.judge.types import ItemVerdict, JudgeRun, OrderCall
 
 __all__ = ["judgments_jsonl", "public_url", "render_markdown", "report_texts", "summary_dict", "write_report"]
@@ -58,8 +59,9 @@ def summary_dict(run: JudgeRun) -> dict[str, Any]:
             "swap": s.swap if pairwise else None,
             "baseline": s.baseline,
         },
-        "pairs": [p.to_dict() for p in run.pairs] if pairwise else None,
+        "pairs": [{**p.to_dict(), **style_pair_fields(run, p)} for p in run.pairs] if pairwise else None,
         "ratings": [r.to_dict() for r in run.ratings] if run.ratings else None,
+        "style_controlled_ratings": style_ratings_section(run),
         "systems": [r.to_dict() for r in run.singles] if not pairwise else None,
         "stopped": run.stopped,
         "evalkit_version": __version__,
@@ -150,7 +152,7 @@ def _pairwise_lines(run: JudgeRun) -> list[str]:
         lines.append(
             markdown_table(["system", "rating"], [[r.system, format_number(r.rating, "0-100")] for r in run.ratings])
         )
-    return lines + ["", _PAIR_NOTE]
+    return lines + ["", _PAIR_NOTE] + style_markdown(run)
 
 
 def _single_lines(run: JudgeRun) -> list[str]:

@@ -61,7 +61,7 @@ DEFAULT_ROUNDS = 1000
 #: sacrebleu's seed, as :mod:`evalkit.stats.bootstrap` uses.
 DEFAULT_SEED = 12345
 #: Ridge on the length slope and the style coefficients (covariates lie in [-1, 1]).
-COVARIATE_RIDGE = 0.01
+COVARIATE_RIDGE = 1e-3
 #: Keeps the intercept and the strengths finite when one side wins every item.
 _TINY_RIDGE = 1e-6
 #: Half a game between every two systems, as :func:`evalkit.judge.aggregate.bradley_terry`.

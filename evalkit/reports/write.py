@@ -64,7 +64,8 @@ def _html(evaluation: Evaluation) -> str:
     items = [judge_item(v) for run in evaluation.judge_runs for v in run.items]
     explorer = explorer_data_from(comparison, items, prompts=comparison.prompts, baseline=comparison.baseline)
     pairs = [pair.to_dict() for run in evaluation.judge_runs for pair in run.pairs]
-    return render_html(comparison, analysis, evaluation.gates, explorer=explorer, judge_pairs=pairs)
+    styles = [(run.style_control, run.settings.reconcile) for run in evaluation.judge_runs if run.style_control]
+    return render_html(comparison, analysis, evaluation.gates, explorer=explorer, judge_pairs=pairs, judge_style=styles)
 
 
 def report_files(evaluation: Evaluation, out_dir: Path) -> dict[Path, str]:
