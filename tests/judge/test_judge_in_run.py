@@ -92,6 +92,9 @@ def test_judge_win_rates_get_intervals_from_per_item_verdicts_and_feed_the_gates
     assert "## Judge" in (tmp_path / "out" / "report.md").read_text()
     page = (tmp_path / "out" / "report.html").read_text()
     assert 'id="explorer"' in page and 'id="plot-win-matrix"' in page  # the items and the judge's figures
+    # the judge's length and style control: "good answer number i" is longer than "bad answer i"
+    assert "<th>length-controlled win rate</th>" in page and "<th>style-controlled rating</th>" in page
+    assert "Warning: mixed vs base: the length-controlled win rate" in page
     # the judge's own files, written once, from the same run
     summary = json.loads((tmp_path / "out" / "judge" / "summary.json").read_text())
     assert {(p["system_a"], p["win_rate"]) for p in summary["pairs"]} == {("mixed", 0.25), ("worse", 0.0)}

@@ -6,11 +6,13 @@ another name)."""
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
 import pytest
 from scipy.optimize import minimize
+from scripted_server import Reply, user_text
 
 from evalkit.judge.aggregate import ratings as mm_ratings
 from evalkit.judge.logistic_fit import fit_logistic
@@ -30,6 +32,7 @@ from evalkit.judge.style_features import (
     style_features,
 )
 from evalkit.judge.types import ItemVerdict
+from tests.conftest import run_evalkit
 
 # -- features ----------------------------------------------------------------------
 
@@ -279,9 +282,7 @@ def test_identical_answers_under_another_name_get_identical_intervals():
     twin_answers = {**answers, "z2": list(answers["z"])}
     twin_items = list(items)
     for a in ("x", "y"):
-        twin_items += [
-            ItemVerdict("pairwise", i.item, (a, "z2"), (), i.score) for i in items if i.systems == (a, "z")
-        ]
+        twin_items += [ItemVerdict("pairwise", i.item, (a, "z2"), (), i.score) for i in items if i.systems == (a, "z")]
     twin_items += _verdicts(("z", "z2"), [0.5] * 30)  # the same answers: a tie each time
     result = style_control(twin_items, twin_answers, n_items=30)
     for a in ("x", "y"):
@@ -300,3 +301,88 @@ def test_identical_answers_under_another_name_get_identical_intervals():
     renamed = style_control(renamed_items, renamed_answers, n_items=30)
     assert _numbers(renamed.pair("x", "renamed")) == _numbers(original.pair("x", "z"))
     assert renamed.coefficients == original.coefficients
+
+
+# -- end to end: evalkit judge pairwise against a scripted, length-biased judge ----------
+
+
+def _between(text, label):
+    return text.split(f"[The Start of Assistant {label}'s Answer]")[1].split(
+        f"[The End of Assistant {label}'s Answer]"
+    )[0]
+
+
+def _longer_answer_wins(request, n):
+    """A judge that reads only the answers' lengths: the longer one wins, equal lengths tie."""
+    text = user_text(request)
+    a, b = len(_between(text, "A")), len(_between(text, "B"))
+    return Reply("[[A]]" if a > b else "[[B]]" if b > a else "[[C]]")
+
+
+def _length_data(tmp_path, n=24):
+    """long is 3x, mid 2x, short 1x a base length, except every 6th item (short is
+    the longest: long and short swap) and every 6th+1 (all the same length)."""
+    texts = {"long": [], "mid": [], "short": []}
+    for i in range(n):
+        base = 8 + i % 5
+        sizes = {"long": 3 * base, "mid": 2 * base, "short": base}
+        if i % 6 == 4:
+            sizes["long"], sizes["short"] = sizes["short"], sizes["long"]
+        if i % 6 == 5:
+            sizes = dict.fromkeys(sizes, base)
+        for name, size in sizes.items():
+            texts[name].append(" ".join(f"w{j % 10}" for j in range(size)))
+    (tmp_path / "prompts.txt").write_text("".join(f"question {i}\n" for i in range(n)))
+    args = ["--prompts", tmp_path / "prompts.txt"]
+    for name, lines in texts.items():
+        (tmp_path / f"{name}.txt").write_text("\n".join(lines) + "\n")
+        args += ["--system", f"{name}={tmp_path / f'{name}.txt'}"]
+    return args
+
+
+def _judge(tmp_path, server, *extra):
+    out = tmp_path / "out"
+    result = run_evalkit(
+        "judge", "pairwise", *_length_data(tmp_path), "--base-url", server.base_url, "--model", "judge",
+        "--template", "mt-bench-pairwise", "--cache", tmp_path / "c.sqlite", "--out", out, *extra,
+    )  # fmt: skip
+    return result, out
+
+
+def test_evalkit_judge_recovers_a_length_bias(scripted, tmp_path):
+    server = scripted(_longer_answer_wins)
+    result, out = _judge(tmp_path, server)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    for pair in summary["pairs"]:
+        # 16 items longer (wins), 4 shorter (losses), 4 as long (ties) for every pair
+        assert (pair["wins"], pair["losses"], pair["ties"]) == (16, 4, 4)
+        assert pair["raw_win_rate"] == pair["win_rate"] == 0.75
+        assert pair["length_controlled_win_rate"] == pytest.approx(0.5, abs=0.05)
+        assert pair["length_coefficient"] > 10
+        low, high = pair["length_controlled_win_rate_ci"]
+        assert low <= pair["length_controlled_win_rate"] <= high
+        assert pair["raw_win_rate_ci"][0] <= 0.75 <= pair["raw_win_rate_ci"][1]
+        assert (pair["length_control_n"], pair["length_control_unscored"]) == (24, 0)
+    assert any("follow answer length" in w for p in summary["pairs"] for w in p["warnings"])
+    style = summary["style_controlled_ratings"]
+    assert style["coefficients"]["length"]["value"] > 10 and style["rounds"] == 1000
+    raw = {r["system"]: r["raw_rating"] for r in style["ratings"]}
+    assert raw == pytest.approx({r["system"]: r["rating"] for r in summary["ratings"]}, abs=1e-4)
+    controlled = [r["rating"] for r in style["ratings"]]
+    assert max(controlled) - min(controlled) < 0.2 * (max(raw.values()) - min(raw.values()))
+    report = (out / "report.md").read_text()
+    assert "Length and style control" in report and "**Warning:** long vs short" in report
+    assert "Length and style control" in result.stdout  # the terminal shows the same section
+
+
+def test_no_style_control_leaves_it_out_and_too_few_rounds_is_an_input_error(scripted, tmp_path):
+    server = scripted(_longer_answer_wins)
+    result, out = _judge(tmp_path, server, "--no-style-control")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["style_controlled_ratings"] is None and "length_controlled_win_rate" not in summary["pairs"][0]
+    assert "Length and style control" not in (out / "report.md").read_text()
+    result, _ = _judge(tmp_path, server, "--style-control-rounds", "100")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "style_control_rounds = '100': Input should be greater than or equal to 1000" in result.stderr
