@@ -29,7 +29,7 @@ import time
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 
-def _data(n: int, seed: int = 1):  # type: ignore[no-untyped-def]
+def _data(n: int, seed: int = 1):
     import numpy as np
 
     from evalkit.judge.types import ItemVerdict
@@ -46,7 +46,7 @@ def _data(n: int, seed: int = 1):  # type: ignore[no-untyped-def]
     return items, answers
 
 
-def _sklearn_refits(x, y, counts, ridge):  # type: ignore[no-untyped-def]
+def _sklearn_refits(x, y, counts, ridge):
     """One scikit-learn fit per round; fractional targets as a 1-row and a 0-row with weights t and 1 - t."""
     import numpy as np
     from sklearn.linear_model import LogisticRegression
@@ -87,14 +87,14 @@ def main() -> int:
     counts = _bootstrap_counts(args.items, args.rounds, 12345)
     design, penalty = _length_design(x), np.array([1e-6, COVARIATE_RIDGE])
 
-    def timed(work):  # type: ignore[no-untyped-def]
+    def timed(work):
         """(result, wall s, CPU s) of ``work()`` with one BLAS thread, as evalkit runs its fits."""
         wall, cpu = time.perf_counter(), time.process_time()
         with threadpool_limits(limits=1, user_api="blas"):
             result = work()
         return result, time.perf_counter() - wall, time.process_time() - cpu
 
-    def ours_refits():  # type: ignore[no-untyped-def]
+    def ours_refits():
         point = fit_logistic(design, y, np.ones((1, len(y))), penalty)
         return sigmoid(fit_logistic(design, y, counts, penalty, start=point[0])[:, 0])
 
