@@ -358,7 +358,7 @@ def test_evalkit_judge_recovers_a_length_bias(scripted, tmp_path):
         # 16 items longer (wins), 4 shorter (losses), 4 as long (ties) for every pair
         assert (pair["wins"], pair["losses"], pair["ties"]) == (16, 4, 4)
         assert pair["raw_win_rate"] == pair["win_rate"] == 0.75
-        assert pair["length_controlled_win_rate"] == pytest.approx(0.5, abs=0.05)
+        assert pair["length_controlled_win_rate"] == pytest.approx(0.5, abs=0.03)  # as docs/judge.md shows
         assert pair["length_coefficient"] > 10
         low, high = pair["length_controlled_win_rate_ci"]
         assert low <= pair["length_controlled_win_rate"] <= high
@@ -370,7 +370,7 @@ def test_evalkit_judge_recovers_a_length_bias(scripted, tmp_path):
     raw = {r["system"]: r["raw_rating"] for r in style["ratings"]}
     assert raw == pytest.approx({r["system"]: r["rating"] for r in summary["ratings"]}, abs=1e-4)
     controlled = [r["rating"] for r in style["ratings"]]
-    assert max(controlled) - min(controlled) < 0.2 * (max(raw.values()) - min(raw.values()))
+    assert max(controlled) - min(controlled) < 11 and max(raw.values()) - min(raw.values()) > 250
     report = (out / "report.md").read_text()
     assert "Length and style control" in report and "**Warning:** long vs short" in report
     assert "Length and style control" in result.stdout  # the terminal shows the same section
