@@ -11,6 +11,9 @@ The layers, each importing only the ones below it:
     cache      SQLite cache of parsed calls
     calls      checks, request parameters, rendering and keying every call
     aggregate  pure: swap reconciliation, items, summaries, Bradley-Terry
+    style_control  pure: length-controlled win rates and style-controlled
+               ratings with bootstrap intervals (over style_features and
+               logistic_fit; style_report puts them in the reports)
     client     the only module that knows HTTP (retries: :mod:`evalkit.retry`)
     send       probe, concurrency, budget, parsing and cache writes
     server     endpoints; the local judge started lazily and shared

@@ -237,6 +237,28 @@ def test_a_list_loving_judge_gets_a_list_coefficient_and_level_ratings():
     assert any(w.startswith("x: the style-controlled rating") for w in result.warnings)
 
 
+def test_a_style_only_one_system_uses_is_credited_to_the_style():
+    # x answers with a list every time, y and z never; the judge prefers x every time. The data
+    # cannot tell x's quality from its lists; the prior (half a tie between every two systems, at
+    # zero style difference) tips the fit to the style, as docs/judge.md warns.
+    n = 30
+    answers = {"x": ["- aa\n- bb"] * n, "y": ["xx aa bb."] * n, "z": ["xx aa bb."] * n}
+    items = _verdicts(("x", "y"), [1.0] * n) + _verdicts(("x", "z"), [1.0] * n) + _verdicts(("y", "z"), [0.5] * n)
+    result = style_control(items, answers, n_items=n)
+    assert result.ratings is not None
+    by_name = {r.system: r for r in result.ratings}
+    assert by_name["x"].raw_rating.value > 1500 and abs(by_name["x"].rating.value - 1000) < 10
+    assert result.coefficients["list_items"].value > 5
+
+
+def test_all_unscored_pairs_have_no_numbers_and_no_warnings():
+    items = _verdicts(("a", "b"), [None] * 5)
+    result = style_control(items, {"a": ["x"] * 5, "b": ["yy"] * 5}, n_items=5)
+    pair = result.pairs[0]
+    assert (pair.n, pair.unscored, pair.warnings) == (0, 5, ())
+    assert pair.to_dict()["length_controlled_win_rate"] is None and pair.to_dict()["raw_win_rate_ci"] is None
+
+
 def test_raw_ratings_are_the_mm_bradley_terry_ratings():
     items, answers = _three_systems()
     result = style_control(items, answers, n_items=30)
