@@ -142,3 +142,9 @@ def test_run_with_metrics_and_the_local_judge_gated_end_to_end(tmp_path, capsys)
     for system in failing:
         assert f"FAIL win_rate < 0.6 [{system}]" in err
     assert "LLM judge (pairwise)" in out and "rouge1" in out
+    for pair in summary["pairs"]:  # length control of the real judge's verdicts, unscored items counted apart
+        assert pair["length_control_n"] + pair["length_control_unscored"] == 2
+        if pair["length_control_n"]:
+            low, high = pair["length_controlled_win_rate_ci"]
+            assert 0.0 <= low <= pair["length_controlled_win_rate"] <= high <= 1.0
+    assert {r["system"] for r in summary["style_controlled_ratings"]["ratings"]} == set(SYSTEMS)
