@@ -427,3 +427,31 @@ def test_no_style_control_leaves_it_out_and_too_few_rounds_is_an_input_error(scr
     result, _ = _judge(tmp_path, server, "--style-control-rounds", "100")
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "style_control_rounds = '100': Input should be greater than or equal to 1000" in result.stderr
+
+
+def test_run_judge_with_logprobs_and_average_fits_the_reconciled_p_win(scripted, tmp_path):
+    from evalkit.judge.run import run_judge
+    from evalkit.judge.types import JudgeInputs, JudgeSettings
+
+    def script(request, n):
+        # P(first answer wins): 0.8 when it is the longer one, 0.3 when it is the shorter one.
+        text = user_text(request)
+        p_a = 0.8 if len(_between(text, "A")) > len(_between(text, "B")) else 0.3
+        return Reply("A", top_logprobs=[("A", math.log(p_a)), ("B", math.log(1 - p_a))], finish_reason="length")
+
+    # x is longer (30 against 10 characters: x = +0.5) on items 0-3 and shorter on 4-5, so the
+    # reconciled P(x wins) is (0.8 + 0.7) / 2 = 0.75 on the first four and (0.3 + 0.2) / 2 = 0.25 after.
+    answers = {"x": ["w" * 30] * 4 + ["w" * 10] * 2, "y": ["w" * 10] * 4 + ["w" * 30] * 2}
+    settings = JudgeSettings(
+        base_url=scripted(script).base_url, model="judge", template="mt-bench-pairwise", protocol="logprobs",
+        reconcile="average", cache=str(tmp_path / "c.sqlite"),
+    )  # fmt: skip
+    run = run_judge(settings, JudgeInputs.of([f"q{i}" for i in range(6)], answers), mode="pairwise")
+    assert run.style_control is not None
+    pair = run.style_control.pair("x", "y")
+    assert pair.raw_win_rate.value == pytest.approx(run.pair("x", "y").mean_p_win) == pytest.approx(3.5 / 6)
+    # Saturated at two points x = +-0.5: intercept 0 (rate 0.5) and slope logit(0.75) / 0.5 = 2 ln 3,
+    # up to the slope's ridge of 0.001.
+    assert pair.length_controlled_win_rate.value == pytest.approx(0.5, abs=1e-3)
+    assert pair.length_coefficient.value == pytest.approx(2 * math.log(3), abs=1e-2)
+    assert run.style_control.ratings is None  # two systems: no ratings, as without style control
