@@ -13,6 +13,9 @@ The layers, each importing only the ones below it:
     aggregate  pure: swap reconciliation, items, summaries, Bradley-Terry
     labels     human labels (JSONL/CSV/TSV) read and checked into ``HumanLabels``
     agreement  pure: the verdicts' agreement with human labels, with intervals
+    style_control  pure: length-controlled win rates and style-controlled
+               ratings with bootstrap intervals (over style_features and
+               logistic_fit; style_report puts them in the reports)
     client     the only module that knows HTTP (retries: :mod:`evalkit.retry`)
     send       probe, concurrency, budget, parsing and cache writes
     server     endpoints; the local judge started lazily and shared

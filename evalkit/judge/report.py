@@ -17,6 +17,7 @@ from evalkit.formatting import format_number, markdown_table
 from evalkit.jsonable import jsonable
 from evalkit.judge.agreement_report import agreement_markdown
 from evalkit.judge.stability_report import canary_lines, stability_lines
+from evalkit.judge.style_report import style_markdown, style_pair_fields, style_ratings_section
 from evalkit.judge.types import ItemVerdict, JudgeRun, OrderCall
 
 __all__ = ["judgments_jsonl", "public_url", "render_markdown", "report_texts", "summary_dict", "write_report"]
@@ -67,8 +68,14 @@ def summary_dict(run: JudgeRun) -> dict[str, Any]:
             "swap": s.swap if pairwise else None,
             "baseline": s.baseline,
         },
-        "pairs": [_with_agreement(run, p.to_dict(), (p.system_a, p.system_b)) for p in run.pairs] if pairwise else None,
+        "pairs": [
+            {**_with_agreement(run, p.to_dict(), (p.system_a, p.system_b)), **style_pair_fields(run, p)}
+            for p in run.pairs
+        ]
+        if pairwise
+        else None,
         "ratings": [r.to_dict() for r in run.ratings] if run.ratings else None,
+        "style_controlled_ratings": style_ratings_section(run),
         "systems": [_with_agreement(run, r.to_dict(), (r.system,)) for r in run.singles] if not pairwise else None,
         "stopped": run.stopped,
         "evalkit_version": __version__,
@@ -164,7 +171,7 @@ def _pairwise_lines(run: JudgeRun) -> list[str]:
         lines.append(
             markdown_table(["system", "rating"], [[r.system, format_number(r.rating, "0-100")] for r in run.ratings])
         )
-    return lines + ["", _PAIR_NOTE]
+    return lines + ["", _PAIR_NOTE] + style_markdown(run)
 
 
 def _single_lines(run: JudgeRun) -> list[str]:

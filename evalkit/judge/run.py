@@ -22,9 +22,10 @@ import os
 import pathlib
 import time
 from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING
 
 from evalkit.errors import ConfigError
-from evalkit.judge.aggregate import assemble, run_stats
+from evalkit.judge.aggregate import Assembled, assemble, run_stats
 from evalkit.judge.agreement import PairAgreement, SingleAgreement, pairwise_agreement, single_agreement
 from evalkit.judge.cache import JudgeCache, default_cache_path
 from evalkit.judge.calls import (
@@ -55,6 +56,9 @@ from evalkit.judge.types import (
     Template,
 )
 from evalkit.settings import validate
+
+if TYPE_CHECKING:  # pragma: no cover
+    from evalkit.judge.style_control import StyleControl
 
 __all__ = ["agreement_of", "api_key_from_env", "cache_path", "run_judge"]
 
@@ -273,6 +277,24 @@ def _result(
         stats=stats,
         stopped=stopped,
         estimate=estimate,
+        style_control=_style_control(prep, parts) if mode == "pairwise" and estimate is None else None,
+    )
+
+
+def _style_control(prep: _Prepared, parts: Assembled) -> StyleControl | None:
+    """Length-controlled win rates and style-controlled ratings (with
+    ratings only where the run has raw ones: three systems or more)."""
+    if not prep.settings.style_control:
+        return None
+    from evalkit.judge.style_control import style_control  # numpy: only when a pairwise run ends
+
+    return style_control(
+        parts.items,
+        prep.inputs.systems,
+        n_items=prep.inputs.n_items,
+        probabilities=prep.settings.reconcile == "average",
+        rounds=prep.settings.style_control_rounds,
+        rate=parts.ratings is not None,
     )
 
 

@@ -36,6 +36,7 @@ from evalkit.settings import setting
 if TYPE_CHECKING:  # agreement.py builds on these types; the run only carries its results
     from evalkit.judge.agreement import PairAgreement, SingleAgreement
     from evalkit.judge.labels import HumanLabels
+    from evalkit.judge.style_control import StyleControl
 
 __all__ = [
     "CallRecord",
@@ -198,6 +199,12 @@ class JudgeSettings:
         False,
         help="also judge a constant answer and one that instructs the judge against the baseline; "
         "flag the judge if either beats it",
+    )
+    style_control: bool = setting(
+        True, help="pairwise: report length-controlled win rates and style-controlled ratings (docs/judge.md)"
+    )
+    style_control_rounds: Annotated[int, Ge(1000)] = setting(
+        1000, metavar="N", help="bootstrap rounds of the length/style-controlled intervals (at least 1000)"
     )
 
     @property
@@ -736,6 +743,8 @@ class JudgeRun:
     null_canaries: tuple[NullCanary, ...] = ()
     #: the texts judged, kept when ``write_canary`` asks for them
     inputs: JudgeInputs | None = None
+    #: pairwise: length-controlled win rates and style-controlled ratings
+    style_control: StyleControl | None = None
 
     def pair(self, system_a: str, system_b: str) -> PairSummary:
         """The summary of the pair judged as (``system_a``, ``system_b``)."""

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from evalkit.reports.atomic import write_text_atomic
 
 if TYPE_CHECKING:
+    from evalkit.judge.style_control import StyleControl
     from evalkit.judge.types import JudgeRun
     from evalkit.reports.explorer import ExplorerData
     from evalkit.runner import Comparison
@@ -443,7 +444,12 @@ def _scores_section(analysis: Analysis) -> list[str]:
     return parts
 
 
-def _metric_sections(comparison: Comparison, analysis: Analysis, pairs: Sequence[Mapping[str, Any]]) -> list[str]:
+def _metric_sections(
+    comparison: Comparison,
+    analysis: Analysis,
+    pairs: Sequence[Mapping[str, Any]],
+    styles: Sequence[tuple[StyleControl, str]] = (),
+) -> list[str]:
     parts = []
     level = f"{(1 - analysis.alpha) * 100:g}%"
     for metric in analysis.metrics:
@@ -475,7 +481,7 @@ def _metric_sections(comparison: Comparison, analysis: Analysis, pairs: Sequence
             "unbiased), and how often the verdict survived swapping the answers.",
         ),
     ]
-    shown_judge = [f for f in judge_figures if f]
+    shown_judge = [f for f in judge_figures if f] + _style_control(styles)
     if shown_judge:
         parts.append('<h2 id="judge">Judge</h2>')
         parts += shown_judge
@@ -502,6 +508,19 @@ def _agreement_section(runs: Sequence[JudgeRun]) -> list[str]:
         if tables:
             parts.append(f'<p class="muted">{_e(note)}</p>')
     return ['<h2 id="judge-agreement">Judge: agreement with human labels</h2>', *parts] if parts else []
+
+
+def _style_control(styles: Sequence[tuple[StyleControl, str]]) -> list[str]:
+    """The judge's length-controlled win rates and style-controlled ratings
+    (``(style control, reconcile mode)`` per pairwise run), with warnings."""
+    from evalkit.judge.style_report import style_tables
+
+    parts = []
+    for style, reconcile in styles:
+        for caption, header, rows in style_tables(style, reconcile=reconcile):
+            parts += [f'<p class="muted">{_e(caption)}</p>', _table(header, rows)]
+        parts += [f'<p class="fail">Warning: {_e(w)}.</p>' for w in style.warnings]
+    return parts
 
 
 def _closing_sections(comparison: Comparison, analysis: Analysis) -> list[str]:
@@ -540,7 +559,8 @@ def render_html(
     follows the figures, and a click on a point or bar opens its items there.
     ``judge_pairs`` (the judge's pair records) draw the judge's figures;
     ``judge_runs`` add their sections: agreement with human labels,
-    stability over repeats and canaries (:mod:`evalkit.reports.judge_checks`).
+    length and style control (pairwise), stability
+    over repeats and canaries (:mod:`evalkit.reports.judge_checks`).
     """
     baseline = analysis.baseline
     parts = _head(title, explorer is not None)
@@ -552,7 +572,8 @@ def render_html(
     )
     parts += _gates_section(gates)
     parts += _scores_section(analysis)
-    parts += _metric_sections(comparison, analysis, judge_pairs)
+    styles = [(run.style_control, run.settings.reconcile) for run in judge_runs if run.style_control]
+    parts += _metric_sections(comparison, analysis, judge_pairs, styles)
     parts += _judge_sections(judge_runs)
     if explorer is not None:
         from evalkit.reports.explorer import render_explorer
