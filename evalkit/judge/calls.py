@@ -17,13 +17,14 @@ the inputs, render every judgment's messages (both orders of each pair unless
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from evalkit.errors import ConfigError, InputError
 from evalkit.judge.cache import cache_key
 from evalkit.judge.protocols import gbnf_grammar, json_schema
 from evalkit.judge.render import Rendered, merge_system, render
+from evalkit.judge.repeats import repeat_seed
 from evalkit.judge.types import (
     LOCAL_MODEL_NAME,
     LOCAL_SERVER_ID,
@@ -59,6 +60,12 @@ class Plan:
     jobs: tuple[Job, ...]
     calls: Mapping[str, Messages]
     params: Mapping[str, Any]
+    #: cache key -> request parameters, for the calls whose parameters are not
+    #: ``params`` (the repeats after the first: another seed)
+    call_params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    def params_of(self, key: str) -> Mapping[str, Any]:
+        return self.call_params.get(key, self.params)
 
 
 def check_settings(settings: JudgeSettings, *, mode: Mode, template: Template) -> str:
@@ -189,6 +196,15 @@ class _Context:
     params: Mapping[str, Any]
     #: (systems, item) of the jobs to plan; ``None``: every job
     only: Collection[tuple[tuple[str, ...], int]] | None = None
+    calls: dict[str, Messages] = field(default_factory=dict)
+    call_params: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    def params_for(self, repeat: int) -> Mapping[str, Any]:
+        """Repeat 0 sends ``params`` (its key is a run's without repeats); a
+        later repeat another seed."""
+        if repeat == 0:
+            return self.params
+        return {**self.params, "seed": repeat_seed(self.settings.seed, repeat)}
 
 
 def _missing(ctx: _Context, item: int, shown: tuple[str, ...]) -> list[str]:
@@ -223,33 +239,41 @@ def _rendered(ctx: _Context, item: int, shown: tuple[str, ...]) -> Rendered:
     return rendered
 
 
-def _job(
+def _jobs(
     ctx: _Context,
-    calls: dict[str, Messages],
     item: int,
     systems: tuple[str, ...],
     order: Literal["ab", "ba"] | None,
     shown: tuple[str, ...],
-) -> Job:
+) -> list[Job]:
+    """The job of each repeat of one judgment (one call each, keyed apart by its seed)."""
+    repeats = range(ctx.settings.repeats)
     if ctx.only is not None and (systems, item) not in ctx.only:
-        return Job(item, systems, order, shown, None, unscored=CASCADE_SKIPPED)
+        return [Job(item, systems, order, shown, None, unscored=CASCADE_SKIPPED, repeat=r) for r in repeats]
     missing = _missing(ctx, item, shown)
     if missing:
-        return Job(item, systems, order, shown, None, unscored="missing " + ", ".join(missing))
+        why = "missing " + ", ".join(missing)
+        return [Job(item, systems, order, shown, None, unscored=why, repeat=r) for r in repeats]
     rendered = _rendered(ctx, item, shown)
-    key = cache_key(
-        base_url=ctx.server,
-        model=ctx.model,
-        template_id=ctx.template.id,
-        protocol=ctx.protocol,
-        params=ctx.params,
-        messages=rendered.messages,
-        nonce=ctx.nonce,
-    )
-    calls.setdefault(key, rendered.messages)
     slots = ("answer",) if len(shown) == 1 else ("answer_a", "answer_b")
     flags = {name: rendered.flags[slot] for name, slot in zip(shown, slots) if slot in rendered.flags}
-    return Job(item, systems, order, shown, key, flags)
+    jobs = []
+    for r in repeats:
+        params = ctx.params_for(r)
+        key = cache_key(
+            base_url=ctx.server,
+            model=ctx.model,
+            template_id=ctx.template.id,
+            protocol=ctx.protocol,
+            params=params,
+            messages=rendered.messages,
+            nonce=ctx.nonce,
+        )
+        ctx.calls.setdefault(key, rendered.messages)
+        if params is not ctx.params:
+            ctx.call_params[key] = params
+        jobs.append(Job(item, systems, order, shown, key, flags, repeat=r))
+    return jobs
 
 
 def plan_calls(
@@ -265,20 +289,20 @@ def plan_calls(
     only: Collection[tuple[tuple[str, ...], int]] | None = None,
 ) -> Plan:
     """Every job of the run, in report order (pairs or systems, then items,
-    then orders), and its distinct calls; with ``only``, jobs outside it are
-    planned without a call (a cascade's later judges)."""
+    then orders, then repeats), and its distinct calls; with ``only``, jobs
+    outside it are planned without a call (a cascade's later judges)."""
     params = request_params(settings, template, protocol)
-    ctx = _Context(settings, inputs, template, protocol, server, model, nonce, params, only)
-    calls: dict[str, Messages] = {}
+    ctx = _Context(settings, inputs, template, protocol, server, model, nonce, params, only=only)
     jobs: list[Job] = []
     n = inputs.n_items
     if mode == "single":
         for name in inputs.systems:
-            jobs += [_job(ctx, calls, item, (name,), None, (name,)) for item in range(n)]
+            for item in range(n):
+                jobs += _jobs(ctx, item, (name,), None, (name,))
     else:
         for a, b in system_pairs(list(inputs.systems), settings.baseline):
             for item in range(n):
-                jobs.append(_job(ctx, calls, item, (a, b), "ab", (a, b)))
+                jobs += _jobs(ctx, item, (a, b), "ab", (a, b))
                 if settings.swap:
-                    jobs.append(_job(ctx, calls, item, (a, b), "ba", (b, a)))
-    return Plan(tuple(jobs), calls, params)
+                    jobs += _jobs(ctx, item, (a, b), "ba", (b, a))
+    return Plan(tuple(jobs), ctx.calls, params, ctx.call_params)

@@ -27,8 +27,9 @@ from evalkit.judge.types import JudgeData, JudgeSettings, JudgeSpec, Mode, Panel
 from evalkit.settings import add_arguments, arguments_given, path_settings, setting_names, validate
 
 if TYPE_CHECKING:
+    from evalkit.judge.labels import HumanLabels
     from evalkit.judge.server import JudgeServers
-    from evalkit.judge.types import JudgeRun, PanelRun
+    from evalkit.judge.types import JudgeInputs, JudgeRun, PanelRun
 
 __all__ = [
     "CONFIG_KEYS",
@@ -42,7 +43,7 @@ __all__ = [
 
 MODES: tuple[Mode, ...] = ("pairwise", "single")
 #: Settings that only a pairwise run has.
-PAIRWISE_ONLY = ("reconcile", "swap", "baseline")
+PAIRWISE_ONLY = ("reconcile", "swap", "baseline", "null_canary")
 #: Keys of a ``[judge]`` table (docs/judge.md documents each): one per setting.
 CONFIG_KEYS = frozenset(
     {"mode", *setting_names(JudgeSettings), *setting_names(JudgeData), *setting_names(PanelSettings)}
@@ -286,12 +287,17 @@ def run_spec(spec: JudgeSpec, *, servers: JudgeServers, progress: Progress | Non
     return its result and exit status: :attr:`ExitCode.BUDGET_STOPPED` when
     the run stopped before ``max_cost`` would be passed, else ``OK``. Reads
     the inputs and the API key; writes and prints nothing."""
+    from evalkit.judge.canary import run_canaries
     from evalkit.judge.inputs import load_inputs
     from evalkit.judge.run import api_key_from_env, run_judge
 
     inputs = load_inputs(spec.data)
+    labels = _labels(spec, inputs)
     api_key = api_key_from_env(spec.settings)
-    run = run_judge(spec.settings, inputs, mode=spec.mode, api_key=api_key, server=servers, progress=progress)
+    run = run_judge(
+        spec.settings, inputs, mode=spec.mode, api_key=api_key, server=servers, progress=progress, labels=labels
+    )
+    run = run_canaries(run, inputs, api_key=api_key, server=servers)
     return run, ExitCode.BUDGET_STOPPED if run.stopped else ExitCode.OK
 
 
@@ -310,6 +316,19 @@ def run_panel_spec(spec: JudgeSpec, *, servers: JudgeServers, progress: Progress
         servers=servers,
         progress=progress,
     )
+
+
+def _labels(spec: JudgeSpec, inputs: JudgeInputs) -> HumanLabels | None:
+    """The spec's human labels, read and checked before anything is sent."""
+    from evalkit.judge.labels import load_labels, load_prompt_ids
+
+    data = spec.data
+    if data.labels is None:
+        if data.id_field is not None:
+            raise ConfigError(f"{spec.where}: id_field is set but no labels", hint="give --labels FILE, or drop it")
+        return None
+    ids = load_prompt_ids(data.prompts, data.id_field) if data.prompts and data.id_field else None
+    return load_labels(data.labels, mode=spec.mode, n_items=inputs.n_items, systems=list(inputs.systems), ids=ids)
 
 
 class _Bar(Progress):

@@ -12,7 +12,7 @@ import contextlib
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 
-from evalkit.judge.pooling import agreement, pool_pair_item, pool_single_item, pooled_run, settled
+from evalkit.judge.pooling import agreement, bare, pool_pair_item, pool_single_item, pooled_run, settled
 from evalkit.judge.run import api_key_from_env, run_judge
 from evalkit.judge.server import JudgeServers
 from evalkit.judge.types import (
@@ -107,7 +107,7 @@ def _cascade(
         runs.append(run)
         stages.append(_stage(member, run, inputs, mode, len(judged), len(done)))
     order = [(i.systems, i.item) for i in runs[0].items]
-    items = [replace(final[key], calls=(), consistent=None) for key in order]
+    items = [replace(bare(final[key]), consistent=None) for key in order]
     return runs, items, stages
 
 

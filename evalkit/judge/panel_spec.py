@@ -83,6 +83,7 @@ def panel_members(
     its entry's keys over ``shared`` (the run's settings); ``resolve`` makes
     an entry's paths relative to the folder its file is in."""
     from evalkit.judge.calls import check_settings
+    from evalkit.judge.cli import PAIRWISE_ONLY
     from evalkit.judge.run import api_key_from_env
     from evalkit.judge.templates import load_template
 
@@ -95,7 +96,7 @@ def panel_members(
         entry_where = f"{source} judge #{k} ({name})"
         values = {**shared, **resolve(entry, folder)}
         if mode == "single":
-            values = {key: v for key, v in values.items() if key not in ("reconcile", "swap", "baseline")}
+            values = {key: v for key, v in values.items() if key not in PAIRWISE_ONLY}
         settings = validate(JudgeSettings, values, where=entry_where)
         template = load_template(settings.template or str(mode))
         try:

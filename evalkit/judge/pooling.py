@@ -35,6 +35,7 @@ from evalkit.judge.types import (
 __all__ = [
     "NOMINAL_CODES",
     "agreement",
+    "bare",
     "krippendorff_alpha",
     "pool_pair_item",
     "pool_single_item",
@@ -47,9 +48,14 @@ NOMINAL_CODES: Mapping[str, float] = {"loss": 0.0, "tie": 1.0, "win": 2.0}
 _SETTLED_BY_NONE = "no judge of the panel scored this item"
 
 
+def bare(item: ItemVerdict) -> ItemVerdict:
+    """``item`` without what belongs to one judge: its calls and its repeats."""
+    return replace(item, calls=(), repeat_verdicts=(), agreement=None, flipped=None, spread=None)
+
+
 def _unscored(first: ItemVerdict, verdicts: Sequence[ItemVerdict | None]) -> ItemVerdict:
     reasons = "; ".join(dict.fromkeys(v.unscored or "unscored" for v in verdicts if v is not None))
-    return replace(first, calls=(), score=None, outcome=None, p_win=None, consistent=None, unscored=reasons)
+    return replace(bare(first), score=None, outcome=None, p_win=None, consistent=None, unscored=reasons)
 
 
 def pool_pair_item(verdicts: Sequence[ItemVerdict | None], pool: str) -> ItemVerdict:
@@ -71,7 +77,7 @@ def pool_pair_item(verdicts: Sequence[ItemVerdict | None], pool: str) -> ItemVer
     else:
         counts = Counter(v.outcome for v in scored).most_common()
         outcome = "tie" if len(counts) > 1 and counts[0][1] == counts[1][1] else str(counts[0][0])
-    return replace(scored[0], calls=(), score=OUTCOME_SCORE[outcome], outcome=outcome, p_win=p_win, consistent=None)
+    return replace(bare(scored[0]), score=OUTCOME_SCORE[outcome], outcome=outcome, p_win=p_win, consistent=None)
 
 
 def pool_single_item(verdicts: Sequence[ItemVerdict | None], pool: str) -> ItemVerdict:
@@ -82,7 +88,7 @@ def pool_single_item(verdicts: Sequence[ItemVerdict | None], pool: str) -> ItemV
     if not grades:
         return _unscored(seen[0], seen)
     score = statistics.median(grades) if pool == "majority" else sum(grades) / len(grades)
-    return replace(seen[0], calls=(), score=float(score), unscored=None)
+    return replace(bare(seen[0]), score=float(score), unscored=None)
 
 
 def settled(item: ItemVerdict, margin: float) -> bool:
@@ -167,7 +173,11 @@ def pooled_run(members: Sequence[JudgeRun], items: Sequence[ItemVerdict], *, poo
     the judges' summed counters; settings and template are the first judge's."""
     first = members[0]
     signature = f"panel:{pool}|" + " + ".join(f"[{m.signature}]" for m in members)
-    base = replace(first, protocol="panel", signature=signature, model=f"panel of {len(members)}", base_url="")
+    base = replace(
+        first, protocol="panel", signature=signature, model=f"panel of {len(members)}", base_url="",
+        # what belongs to one judge's run: its human agreement, canaries, texts and style control
+        agreement=(), labels=None, canary=None, null_canaries=(), inputs=None, style_control=None,
+    )  # fmt: skip
     stats = _stats(members)
     if first.mode == "single":
         singles = []

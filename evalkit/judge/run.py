@@ -22,9 +22,11 @@ import os
 import pathlib
 import time
 from collections.abc import Collection, Iterator, Mapping
+from typing import TYPE_CHECKING
 
 from evalkit.errors import ConfigError
-from evalkit.judge.aggregate import assemble, run_stats
+from evalkit.judge.aggregate import Assembled, assemble, run_stats
+from evalkit.judge.agreement import PairAgreement, SingleAgreement, pairwise_agreement, single_agreement
 from evalkit.judge.cache import JudgeCache, default_cache_path
 from evalkit.judge.calls import (
     Messages,
@@ -36,6 +38,7 @@ from evalkit.judge.calls import (
     server_identity,
     signature,
 )
+from evalkit.judge.labels import HumanLabels
 from evalkit.judge.protocols import parse_verdict
 from evalkit.judge.render import new_nonce
 from evalkit.judge.send import Endpoint, SendResult, send_calls
@@ -54,7 +57,10 @@ from evalkit.judge.types import (
 )
 from evalkit.settings import validate
 
-__all__ = ["api_key_from_env", "cache_path", "run_judge"]
+if TYPE_CHECKING:  # pragma: no cover
+    from evalkit.judge.style_control import StyleControl
+
+__all__ = ["agreement_of", "api_key_from_env", "cache_path", "run_judge"]
 
 
 def api_key_from_env(settings: JudgeSettings, environ: Mapping[str, str] = os.environ) -> str | None:
@@ -170,6 +176,7 @@ def _send(
                 params=prep.plan.params,
                 cache=cache,
                 progress=progress,
+                call_params=prep.plan.call_params,
             )
         )
     return sent, endpoint
@@ -184,6 +191,7 @@ def run_judge(
     server: JudgeServers | None = None,
     progress: Progress | None = None,
     nonce: str | None = None,
+    labels: HumanLabels | None = None,
     only: Collection[tuple[tuple[str, ...], int]] | None = None,
 ) -> JudgeRun:
     """Run the judge over ``inputs``.
@@ -192,7 +200,9 @@ def run_judge(
     used only to talk to the server, never stored. ``server`` provides the
     endpoint and starts the local judge when a call must be sent; give the
     same provider to several runs to share one local server (without one, a
-    local server of this run's own is stopped when it ends). ``only`` limits
+    local server of this run's own is stopped when it ends). With
+    ``labels`` (:func:`evalkit.judge.labels.load_labels`), the run's
+    ``agreement`` measures the verdicts against them. ``only`` limits
     the calls to those ``(systems, item)`` (a cascade's later judges); the
     other items are unscored, settled elsewhere.
     """
@@ -224,7 +234,8 @@ def run_judge(
         "retries": sent.retries,
         "probe_requests": sent.probe_requests,
     }
-    return _result(prep, mode, records, counters, endpoint, stopped=sent.stopped, started=started)
+    run = _result(prep, mode, records, counters, endpoint, stopped=sent.stopped, started=started)
+    return dataclasses.replace(run, agreement=agreement_of(run, labels), labels=labels) if labels is not None else run
 
 
 def _result(
@@ -276,4 +287,33 @@ def _result(
         stats=stats,
         stopped=stopped,
         estimate=estimate,
+        style_control=_style_control(prep, parts) if mode == "pairwise" and estimate is None else None,
     )
+
+
+def _style_control(prep: _Prepared, parts: Assembled) -> StyleControl | None:
+    """Length-controlled win rates and style-controlled ratings (with
+    ratings only where the run has raw ones: three systems or more)."""
+    if not prep.settings.style_control:
+        return None
+    from evalkit.judge.style_control import style_control  # numpy: only when a pairwise run ends
+
+    return style_control(
+        parts.items,
+        prep.inputs.systems,
+        n_items=prep.inputs.n_items,
+        probabilities=prep.settings.reconcile == "average",
+        rounds=prep.settings.style_control_rounds,
+        rate=parts.ratings is not None,
+    )
+
+
+def agreement_of(run: JudgeRun, labels: HumanLabels) -> tuple[PairAgreement | SingleAgreement, ...]:
+    """The run's agreement with ``labels``: one per judged pair (or system)
+    that has labelled, scored items; 1,000 bootstrap rounds, seed 0."""
+    found: list[PairAgreement | SingleAgreement | None]
+    if run.mode == "pairwise":
+        found = [pairwise_agreement(run.items, labels, p.system_a, p.system_b) for p in run.pairs]
+    else:
+        found = [single_agreement(run.items, labels, s.system) for s in run.singles]
+    return tuple(a for a in found if a is not None)

@@ -83,6 +83,8 @@ class _Run:
     slots: asyncio.Semaphore
     records: dict[str, CallRecord] = field(default_factory=dict)
     aborted: list[BaseException] = field(default_factory=list)
+    #: cache key -> parameters for the calls that do not send ``params`` (repeats)
+    call_params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def record(self, key: str, messages: Messages, outcome: CallOutcome) -> CallRecord:
         if outcome.error is not None:
@@ -108,7 +110,7 @@ class _Run:
                 self.progress.update("failed")
                 return
             try:
-                outcome = await self.client.complete(messages, self.params)
+                outcome = await self.client.complete(messages, self.call_params.get(key, self.params))
             except BaseException as exc:
                 self.aborted.append(exc)
                 raise
@@ -131,9 +133,12 @@ async def send_calls(
     params: Mapping[str, Any],
     cache: JudgeCache,
     progress: Progress,
+    call_params: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> SendResult:
     """Probe the server, then send ``pending`` (cache key -> messages) with at
-    most ``settings.concurrency`` in flight. ``settings`` must be resolved."""
+    most ``settings.concurrency`` in flight. ``settings`` must be resolved.
+    ``call_params`` gives the parameters of the calls that do not send
+    ``params`` (the later repeats)."""
     concurrency = settings.concurrency or 1
     client = JudgeClient(
         base_url=endpoint.base_url,
@@ -153,6 +158,7 @@ async def send_calls(
         progress,
         _Budget(settings, int(params["max_tokens"])),
         asyncio.Semaphore(concurrency),
+        call_params=call_params or {},
     )
     try:
         await client.probe(protocol, backend=settings.grammar_backend)

@@ -26,16 +26,23 @@ import re
 import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
-from typing import Annotated, Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Annotated, Any, Literal, NamedTuple
 
 from annotated_types import Ge, Gt, Le
 
 from evalkit.errors import TemplateError
 from evalkit.settings import setting
 
+if TYPE_CHECKING:  # agreement.py builds on these types; the run only carries its results
+    from evalkit.judge.agreement import PairAgreement, SingleAgreement
+    from evalkit.judge.labels import HumanLabels
+    from evalkit.judge.style_control import StyleControl
+
 __all__ = [
     "Agreement",
     "CallRecord",
+    "CanaryChange",
+    "CanaryCheck",
     "CascadeStage",
     "Conversation",
     "DryRunEstimate",
@@ -52,6 +59,7 @@ __all__ = [
     "LOCAL_MODEL_NAME",
     "LOCAL_SERVER_ID",
     "Mode",
+    "NullCanary",
     "OrderCall",
     "PROTOCOLS",
     "POOL_MODES",
@@ -175,6 +183,36 @@ class JudgeSettings:
         "whose chat format drops system messages)",
     )
     backoff_base: PositiveFloat = setting(0.5, cli=False, help="the backoff unit in seconds of the retries")
+    repeats: PositiveInt = setting(
+        1,
+        metavar="K",
+        help="make every call K times with distinct seeds (seed+r); report flip rate, Fleiss' kappa and pass^k",
+    )
+    canary: str | None = setting(
+        None,
+        metavar="FILE",
+        path=True,
+        help="drift canary: JSONL items with a trusted run's verdicts, judged again in every run (docs/judge.md)",
+    )
+    canary_tolerance: Annotated[float, Ge(0), Le(0.5)] = setting(
+        0.05,
+        metavar="P",
+        help="the share of canary verdicts that may change by chance when no flip rate was measured (--repeats 1)",
+    )
+    write_canary: str | None = setting(
+        None, metavar="FILE", path=True, help="write this run's scored items and verdicts as a drift canary file"
+    )
+    null_canary: bool = setting(
+        False,
+        help="also judge a constant answer and one that instructs the judge against the baseline; "
+        "flag the judge if either beats it",
+    )
+    style_control: bool = setting(
+        True, help="pairwise: report length-controlled win rates and style-controlled ratings (docs/judge.md)"
+    )
+    style_control_rounds: Annotated[int, Ge(1000)] = setting(
+        1000, metavar="N", help="bootstrap rounds of the length/style-controlled intervals (at least 1000)"
+    )
 
     @property
     def local(self) -> bool:
@@ -195,7 +233,7 @@ class JudgeSettings:
     def reported(self) -> dict[str, object]:
         """The settings ``summary.json`` records: every setting except where
         the key, cache and reports live."""
-        hidden = {"api_key_env", "cache", "out", "dry_run", "backoff_base"}
+        hidden = {"api_key_env", "cache", "out", "dry_run", "backoff_base", "write_canary"}
         out: dict[str, object] = {}
         for f in fields(self):
             if f.name not in hidden:
@@ -225,6 +263,15 @@ class JudgeData:
     )
     reference_field: str | None = setting(
         None, metavar="NAME", help="field/column of the references (a JSONL list gives several)"
+    )
+    labels: str | None = setting(
+        None,
+        metavar="FILE",
+        path=True,
+        help="human labels (.jsonl/.csv/.tsv) to measure the judge's agreement with; see docs/judge.md",
+    )
+    id_field: str | None = setting(
+        None, metavar="NAME", help="field/column of the prompts' ids, when the labels name items by id"
     )
     turn: PositiveInt | None = setting(
         None,
@@ -434,6 +481,8 @@ class Job:
     #: system -> why its answer may be aimed at the judge
     flags: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     unscored: str | None = None
+    #: which of the ``--repeats`` this call is (0 for the first)
+    repeat: int = 0
 
 
 @dataclass(frozen=True)
@@ -469,6 +518,7 @@ class OrderCall:
     call: CallRecord | None  # None: not sent, an input is missing
     flags: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     unscored: str | None = None
+    repeat: int = 0
 
     @property
     def label(self) -> str | None:
@@ -514,6 +564,14 @@ class ItemVerdict:
     p_win: float | None = None
     consistent: bool | None = None
     unscored: str | None = None
+    #: with ``--repeats`` K > 1: each repeat's verdict (its reconciled outcome,
+    #: or its label in single mode; ``None`` unscored), the share of scored
+    #: repeats giving the majority verdict, whether they disagree, and (single)
+    #: the spread max - min of their scores
+    repeat_verdicts: tuple[str | None, ...] = ()
+    agreement: float | None = None
+    flipped: bool | None = None
+    spread: float | None = None
 
     @property
     def flagged(self) -> bool:
@@ -544,6 +602,13 @@ class PairSummary:
     swapped: bool
     possible_injection: int
     unscored_reasons: Mapping[str, int]
+    #: stability over ``--repeats`` (``None`` with one repeat): the chance that
+    #: two repeats of an item disagree, Fleiss' kappa over repeats, the share
+    #: of items whose K repeats all agree (judge/repeats.py)
+    repeats: int = 1
+    flip_rate: float | None = None
+    repeat_agreement: float | None = None
+    pass_k: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -563,6 +628,13 @@ class SingleSummary:
     histogram: Mapping[str, int]
     possible_injection: int
     unscored_reasons: Mapping[str, int]
+    #: stability over ``--repeats``, as in :class:`PairSummary`, and the mean
+    #: over items of the spread (max - min) of their repeats' scores
+    repeats: int = 1
+    flip_rate: float | None = None
+    repeat_agreement: float | None = None
+    pass_k: float | None = None
+    mean_spread: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -618,6 +690,69 @@ class DryRunEstimate:
 
 
 @dataclass(frozen=True)
+class CanaryChange:
+    """One drift-canary item whose verdict moved: the trusted verdict (an
+    outcome of answer_a, or a grade) and today's (``None`` unscored)."""
+
+    item: int
+    trusted: str | float
+    now: str | float | None
+
+
+@dataclass(frozen=True)
+class CanaryCheck:
+    """The drift canary of a run (``--canary FILE``), judged again with the
+    run's settings and compared with the verdicts a trusted run gave.
+
+    ``changed`` items of ``n`` scored moved; ``rate`` is the chance of a
+    change that the judge's stability explains (the 95% upper bound of the
+    flip rate measured by the repeats, or ``--canary-tolerance`` without
+    repeats: ``basis`` says which); ``expected_max`` is the most changes a
+    one-sided binomial test at 5% accepts, ``p_value`` that test's.
+    """
+
+    file: str
+    n: int
+    changed: int
+    unscored: int
+    rate: float
+    basis: str
+    expected_max: int
+    p_value: float
+    drift: bool
+    changes: tuple[CanaryChange, ...] = ()
+    calls: int = 0
+
+    @property
+    def message(self) -> str:
+        head = "drift detected" if self.drift else "no drift"
+        return (
+            f"canary: {head}, {self.changed}/{self.n} verdicts changed, expected <= {self.expected_max} "
+            f"(p = {self.p_value:.3g}; change rate {self.rate:.3f} from {self.basis})"
+        )
+
+
+@dataclass(frozen=True)
+class NullCanary:
+    """A null-model canary (``--null-canary``): a content-free answer given
+    to every item, judged against the baseline. ``low``/``high`` bound its
+    win rate (ties half) with a 95% Wilson interval; ``beats_baseline`` when
+    the win rate is over 0.5 and so is ``low``."""
+
+    name: str
+    answer: str
+    baseline: str
+    n: int
+    win_rate: float | None
+    low: float | None
+    high: float | None
+    beats_baseline: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass(frozen=True)
 class JudgeRun:
     """The typed result of a judge run: what the report writers, the judge
     metrics and the statistics layer take.
@@ -642,6 +777,17 @@ class JudgeRun:
     stats: JudgeStats = field(default_factory=JudgeStats)
     stopped: str | None = None
     estimate: DryRunEstimate | None = None
+    #: agreement with human labels (``labels``): one per pair, or per system in single mode
+    agreement: tuple[PairAgreement | SingleAgreement, ...] = ()
+    #: the human labels the agreement was measured against (``None`` without)
+    labels: HumanLabels | None = None
+    #: the drift canary and the null-model canaries, when asked for
+    canary: CanaryCheck | None = None
+    null_canaries: tuple[NullCanary, ...] = ()
+    #: the texts judged, kept when ``write_canary`` asks for them
+    inputs: JudgeInputs | None = None
+    #: pairwise: length-controlled win rates and style-controlled ratings
+    style_control: StyleControl | None = None
 
     def pair(self, system_a: str, system_b: str) -> PairSummary:
         """The summary of the pair judged as (``system_a``, ``system_b``)."""
