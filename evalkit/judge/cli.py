@@ -302,7 +302,8 @@ def run_spec(spec: JudgeSpec, *, servers: JudgeServers, progress: Progress | Non
 
 
 def run_panel_spec(spec: JudgeSpec, *, servers: JudgeServers, progress: Progress | None = None) -> PanelRun:
-    """Run a spec with a panel of judges (``spec.panel``); reads the inputs, writes nothing."""
+    """Run a spec with a panel of judges (``spec.panel``); reads the inputs
+    and the human labels, if any; writes nothing."""
     from evalkit.judge.inputs import load_inputs
     from evalkit.judge.panel import run_panel
 
@@ -315,6 +316,7 @@ def run_panel_spec(spec: JudgeSpec, *, servers: JudgeServers, progress: Progress
         cascade_margin=spec.cascade_margin,
         servers=servers,
         progress=progress,
+        labels=_labels(spec, inputs),
     )
 
 

@@ -12,8 +12,9 @@ import contextlib
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 
+from evalkit.judge.labels import HumanLabels
 from evalkit.judge.pooling import agreement, bare, pool_pair_item, pool_single_item, pooled_run, settled
-from evalkit.judge.run import api_key_from_env, run_judge
+from evalkit.judge.run import agreement_of, api_key_from_env, run_judge
 from evalkit.judge.server import JudgeServers
 from evalkit.judge.types import (
     CascadeStage,
@@ -48,9 +49,13 @@ def _run(
     servers: JudgeServers,
     progress: Progress | None,
     only: set[Key] | None = None,
+    labels: HumanLabels | None = None,
 ) -> JudgeRun:
     api_key = api_key_from_env(member.settings)
-    return run_judge(member.settings, inputs, mode=mode, api_key=api_key, server=servers, progress=progress, only=only)
+    return run_judge(
+        member.settings, inputs, mode=mode, api_key=api_key, server=servers, progress=progress, only=only,
+        labels=labels,
+    )  # fmt: skip
 
 
 def _pool(members: Sequence[JudgeRun], pool: str) -> list[ItemVerdict]:
@@ -86,6 +91,7 @@ def _cascade(
     margin: float,
     servers: JudgeServers,
     progress: Progress | None,
+    labels: HumanLabels | None,
 ) -> tuple[list[JudgeRun], list[ItemVerdict], list[CascadeStage]]:
     """Judges in order: each sees only the items no earlier judge settled;
     the last one decides what is left. An item's pooled verdict is the one
@@ -95,7 +101,7 @@ def _cascade(
     runs: list[JudgeRun] = []
     stages: list[CascadeStage] = []
     for k, member in enumerate(members):
-        run = _run(member, inputs, mode, servers, progress, only=remaining)
+        run = _run(member, inputs, mode, servers, progress, only=remaining, labels=labels)
         judged = [i for i in run.items if remaining is None or (i.systems, i.item) in remaining]
         last = k == len(members) - 1
         done = {(i.systems, i.item) for i in judged if last or settled(i, margin)}
@@ -120,13 +126,16 @@ def run_panel(
     cascade_margin: float = 0.1,
     servers: JudgeServers | None = None,
     progress: Progress | None = None,
+    labels: HumanLabels | None = None,
 ) -> PanelRun:
     """Run a panel of judges over ``inputs`` and pool their verdicts per item.
 
     ``pool``: ``majority`` (the most common reconciled outcome; single: the
     median grade), ``mean`` (of P(win); single: the mean grade) or
     ``cascade`` (pairwise only: judges in order, an item going on while its
-    two orders disagree or |P(win) - 0.5| < ``cascade_margin``).
+    two orders disagree or |P(win) - 0.5| < ``cascade_margin``). With
+    ``labels``, each judge's run and the pooled run measure their agreement
+    with them.
     """
     if len(members) < 2:
         raise ValueError("a panel needs at least two judges")
@@ -134,11 +143,13 @@ def run_panel(
     stages: list[CascadeStage] = []
     with _servers(servers, members) as provider:
         if pool == "cascade":
-            runs, items, stages = _cascade(members, inputs, mode, cascade_margin, provider, progress)
+            runs, items, stages = _cascade(members, inputs, mode, cascade_margin, provider, progress, labels)
         else:
-            runs = [_run(m, inputs, mode, provider, progress) for m in members]
+            runs = [_run(m, inputs, mode, provider, progress, labels=labels) for m in members]
             items = _pool(runs, pool)
     pooled = pooled_run(runs, items, pool=pool)
+    if labels is not None:
+        pooled = replace(pooled, agreement=agreement_of(pooled, labels), labels=labels)
     return PanelRun(
         pool=pool,
         names=names,

@@ -148,6 +148,21 @@ def test_two_judges_with_known_random_biases_are_recovered(scripted, tmp_path):
     assert pooled["win_rate"] == pytest.approx(0.54, abs=4 * (0.0184 / n) ** 0.5)
 
 
+@pytest.mark.parametrize(("pool", "pooled_accuracy"), [("majority", 0.5), ("mean", 1.0)])
+def test_human_labels_give_each_judge_and_the_panel_its_agreement(scripted, tmp_path, pool, pooled_accuracy):
+    """Humans say x wins items 0-2 and y item 3. The fair judge matches all
+    (accuracy 1); the first-position judge says tie everywhere (1/2 each);
+    majority pooling gives ties (0.5), mean pooling the humans' verdicts (1)."""
+    labels = tmp_path / "labels.csv"
+    labels.write_text("item,system_a,system_b,winner\n0,x,y,x\n1,x,y,x\n2,x,y,x\n3,x,y,y\n")
+    servers = [scripted(always_first), scripted(fair)]
+    summary, out, _ = run_panel_cli(tmp_path, servers, ["biased", "fair"], "--pool", pool, "--labels", labels)
+    judges = {j: json.loads((out / j / "summary.json").read_text())["pairs"][0] for j in ("biased", "fair")}
+    assert judges["biased"]["human_agreement"]["accuracy"] == 0.5
+    assert judges["fair"]["human_agreement"]["accuracy"] == 1.0
+    assert summary["pairs"][0]["human_agreement"]["accuracy"] == pooled_accuracy
+
+
 def test_mean_pooling_averages_p_win(scripted, tmp_path):
     servers = [scripted(always_first), scripted(fair)]
     summary, _, _ = run_panel_cli(tmp_path, servers, ["biased", "fair"], "--pool", "mean")
