@@ -199,6 +199,12 @@ def _panel_spec(
     from evalkit.judge.panel_spec import panel_members, panel_settings
 
     panel = panel_settings(panel_values, mode=mode, where=where)
+    canaries = [k for k in ("canary", "write_canary", "null_canary") if settings_values.get(k)]
+    if canaries:
+        raise ConfigError(
+            f"{where}: {canaries[0]} is for one judge, not a panel of judges",
+            hint="run the canaries with each judge on its own",
+        )
     shared = {k: v for k, v in settings_values.items() if k != "out"}
     members = panel_members(
         panel_values["panel"],

@@ -418,3 +418,11 @@ def test_a_panel_in_evalkit_run_gates_on_the_pooled_win_rate_and_writes_every_re
         "Inter-judge agreement (Krippendorff's alpha, nominal, 24 units): 1.0000"
         in (tmp_path / "out" / "report.md").read_text()
     )
+
+
+def test_canaries_are_refused_for_a_panel(tmp_path):
+    panel = tmp_path / "panel.toml"
+    panel.write_text('[[judge]]\njudge = "local"\n\n[[judge]]\njudge = "local"\ntemplate = "mt-bench-pairwise"\n')
+    result = evalkit("judge", "pairwise", *write_data(tmp_path), "--panel", panel, "--null-canary", "--no-cache")
+    assert result.returncode == 2
+    assert "null_canary is for one judge, not a panel of judges" in result.stderr
