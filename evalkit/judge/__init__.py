@@ -9,6 +9,8 @@ The layers, each importing only the ones below it:
     render     messages with nonce delimiters, escaping, injection flags
     protocols  pure parsing of a verdict (text, grammar, logprobs)
     cache      SQLite cache of parsed calls
+    turns      a conversation (multi-turn data) rendered into a template's
+               conversation placeholders; ``conversations`` reads such data
     calls      checks, request parameters, rendering and keying every call
     aggregate  pure: swap reconciliation, items, summaries, Bradley-Terry
     labels     human labels (JSONL/CSV/TSV) read and checked into ``HumanLabels``
@@ -20,6 +22,9 @@ The layers, each importing only the ones below it:
     send       probe, concurrency, budget, parsing and cache writes
     server     endpoints; the local judge started lazily and shared
     run        ``run_judge(settings, inputs, mode=...) -> JudgeRun``
+    pooling    pure: a panel's votes per item, the cascade's rule, Krippendorff's alpha
+    panel      ``run_panel(members, inputs, mode=...) -> PanelRun`` (``panel_spec``
+               parses the judges; ``panel_report`` writes a panel's files)
     report     ``summary.json``, ``judgments.jsonl``, the markdown section
                (``agreement_report``: its agreement tables)
     cli        ``evalkit judge`` and the ``[judge]`` table (printing lives here)
@@ -37,11 +42,13 @@ __all__ = [
     "JudgeServers",
     "JudgeSettings",
     "JudgeSpec",
+    "PanelRun",
     "Template",
     "load_labels",
     "load_template",
     "pairwise_agreement",
     "run_judge",
+    "run_panel",
     "single_agreement",
 ]
 
@@ -52,10 +59,11 @@ from evalkit._lazy import lazy_getattr
 if TYPE_CHECKING:
     from evalkit.judge.agreement import pairwise_agreement, single_agreement
     from evalkit.judge.labels import HumanLabels, load_labels
+    from evalkit.judge.panel import run_panel
     from evalkit.judge.run import run_judge
     from evalkit.judge.server import JudgeServers
     from evalkit.judge.templates import load_template
-    from evalkit.judge.types import JudgeData, JudgeInputs, JudgeRun, JudgeSettings, JudgeSpec, Template
+    from evalkit.judge.types import JudgeData, JudgeInputs, JudgeRun, JudgeSettings, JudgeSpec, PanelRun, Template
 
 _LAZY = {
     "HumanLabels": "evalkit.judge.labels",
@@ -71,6 +79,8 @@ _LAZY = {
     "Template": "evalkit.judge.types",
     "load_template": "evalkit.judge.templates",
     "run_judge": "evalkit.judge.run",
+    "PanelRun": "evalkit.judge.types",
+    "run_panel": "evalkit.judge.panel",
 }
 
 
