@@ -426,3 +426,57 @@ def test_canaries_are_refused_for_a_panel(tmp_path):
     result = evalkit("judge", "pairwise", *write_data(tmp_path), "--panel", panel, "--null-canary", "--no-cache")
     assert result.returncode == 2
     assert "null_canary is for one judge, not a panel of judges" in result.stderr
+
+
+@pytest.mark.parametrize(("pool", "pooled"), [("majority", 4.0), ("mean", 5.0)])
+def test_a_single_mode_panel_pools_grades_and_measures_interval_alpha(scripted, tmp_path, pool, pooled):
+    """Three judges grade every answer 2, 9 and 4: the median is 4, the mean 5.
+    Interval alpha over two units (2, 9, 4) each: D_o = 2 * (49 + 4 + 25) / 6 = 26,
+    D_e = 2 * 4 * (49 + 4 + 25) / 30 = 20.8, alpha = 1 - 26 / 20.8 = -0.25."""
+    servers = [scripted(lambda request, n, g=g: Reply(f"Rating: [[{g}]]")) for g in (2, 9, 4)]
+    entries = [
+        f'[[judge]]\nname = "g{i}"\nbase_url = "{s.base_url}"\nmodel = "m"\ntemplate = "mt-bench-single"\n'
+        for i, s in enumerate(servers)
+    ]
+    panel = tmp_path / "panel.toml"
+    panel.write_text("\n".join(entries))
+    (tmp_path / "prompts.txt").write_text("q0\nq1\n")
+    (tmp_path / "x.txt").write_text("a0\na1\n")
+    out = tmp_path / "out"
+    result = evalkit(
+        "judge", "single", "--prompts", tmp_path / "prompts.txt", "--system", f"x={tmp_path / 'x.txt'}",
+        "--panel", panel, "--pool", pool, "--no-cache", "--out", out,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["systems"][0]["mean"] == pooled
+    assert [j["systems"][0]["mean"] for j in summary["panel"]["judges"]] == [2.0, 9.0, 4.0]
+    agreement = summary["panel"]["inter_judge_agreement"]
+    assert (agreement["level"], agreement["units"]) == ("interval", 2)
+    assert agreement["alpha"] == pytest.approx(-0.25)
+
+
+def test_a_panel_over_three_systems_rates_them(scripted, tmp_path):
+    """x always good, y always bad, z good on even items: with two fair judges,
+    x beats y everywhere, ties z on even items and beats it on odd ones; z
+    beats y on even items and ties it on odd ones: x > z > y."""
+    n = 6
+    (tmp_path / "prompts.txt").write_text("".join(f"question {i}\n" for i in range(n)))
+    (tmp_path / "x.txt").write_text("".join(f"good {i}\n" for i in range(n)))
+    (tmp_path / "y.txt").write_text("".join(f"bad {i}\n" for i in range(n)))
+    (tmp_path / "z.txt").write_text("".join(f"{'good' if i % 2 == 0 else 'bad'} {i}\n" for i in range(n)))
+    panel = write_panel(tmp_path, [scripted(fair), scripted(fair)], ["one", "two"])
+    out = tmp_path / "out"
+    systems = [arg for s in "xyz" for arg in ("--system", f"{s}={tmp_path / (s + '.txt')}")]
+    result = evalkit(
+        "judge", "pairwise", "--prompts", tmp_path / "prompts.txt", *systems, "--panel", panel,
+        "--no-cache", "--out", out,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert [r["system"] for r in summary["ratings"]] == ["x", "z", "y"]
+    assert {(p["system_a"], p["system_b"]): p["win_rate"] for p in summary["pairs"]} == {
+        ("x", "y"): 1.0,
+        ("x", "z"): 0.75,
+        ("y", "z"): 0.25,
+    }
