@@ -58,15 +58,33 @@ def summary_dict(run: JudgeRun) -> dict[str, Any]:
             "swap": s.swap if pairwise else None,
             "baseline": s.baseline,
         },
-        "pairs": [p.to_dict() for p in run.pairs] if pairwise else None,
+        "pairs": [p.to_dict() for p in run.pairs] if pairwise and not s.shard else None,
         "ratings": [r.to_dict() for r in run.ratings] if run.ratings else None,
-        "systems": [r.to_dict() for r in run.singles] if not pairwise else None,
+        "systems": [r.to_dict() for r in run.singles] if not pairwise and not s.shard else None,
         "stopped": run.stopped,
         "evalkit_version": __version__,
         "settings": _settings(run),
     }
     out.update(run.stats.to_dict())
+    out["shard"] = _shard(run)
     return dict(jsonable(out))
+
+
+def _shard(run: JudgeRun) -> dict[str, Any] | None:
+    """``summary.json``'s ``shard``: which part of a run this is (``None``: the whole run)."""
+    shard = run.settings.shard
+    if shard is None:
+        return None
+    return {"number": shard.number, "total": shard.total, "calls": run.stats.calls, "run_calls": run.run_calls}
+
+
+def _shard_lines(run: JudgeRun) -> list[str]:
+    shard = run.settings.shard
+    return [
+        f"**Shard {shard}: not a result.** This shard judged {run.stats.calls} of the run's {run.run_calls} calls "
+        "(chosen by cache key); its verdicts are in judgments.jsonl. Win rates, scores and ratings come from "
+        "`evalkit judge merge` over every shard's folder.",
+    ]
 
 
 def _call_record(item: ItemVerdict, order_call: OrderCall) -> dict[str, Any]:
@@ -172,7 +190,10 @@ def render_markdown(run: JudgeRun, *, heading_level: int = 2) -> str:
         + f". Signature: `{run.signature}`"
     )
     lines.append("")
-    lines += _pairwise_lines(run) if run.mode == "pairwise" else _single_lines(run)
+    if run.settings.shard is not None:
+        lines += _shard_lines(run)
+    else:
+        lines += _pairwise_lines(run) if run.mode == "pairwise" else _single_lines(run)
     lines += [
         "",
         f"Calls: {s.calls} ({s.cache_hits} from the cache, {s.failed_calls} unscored); "

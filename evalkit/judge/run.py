@@ -40,6 +40,7 @@ from evalkit.judge.protocols import parse_verdict
 from evalkit.judge.render import new_nonce
 from evalkit.judge.send import Endpoint, SendResult, send_calls
 from evalkit.judge.server import JudgeServers
+from evalkit.judge.shard import shard_plan
 from evalkit.judge.templates import load_template
 from evalkit.judge.types import (
     CallRecord,
@@ -188,6 +189,9 @@ def run_judge(
     """
     started = time.perf_counter()
     prep = _prepare(settings, inputs, mode, nonce)
+    run_calls = len(prep.plan.calls)
+    if prep.settings.shard is not None:
+        prep = dataclasses.replace(prep, plan=shard_plan(prep.plan, prep.settings.shard))
     settings, plan = prep.settings, prep.plan
     progress = progress or Progress()
     cache = JudgeCache(cache_path(settings))
@@ -202,7 +206,7 @@ def run_judge(
         if settings.dry_run:
             estimate = _estimate(plan, pending, len(records), settings)
             stats = JudgeStats(calls=len(plan.calls), cache_hits=len(records))
-            return _result(prep, mode, records, stats, None, estimate=estimate)
+            return _result(prep, mode, records, stats, None, estimate=estimate, run_calls=run_calls)
         if pending:
             sent, endpoint = _send(prep, pending, server=server, api_key=api_key, cache=cache, progress=progress)
             records.update(sent.records)
@@ -214,7 +218,7 @@ def run_judge(
         "retries": sent.retries,
         "probe_requests": sent.probe_requests,
     }
-    return _result(prep, mode, records, counters, endpoint, stopped=sent.stopped, started=started)
+    return _result(prep, mode, records, counters, endpoint, stopped=sent.stopped, started=started, run_calls=run_calls)
 
 
 def _result(
@@ -227,6 +231,7 @@ def _result(
     stopped: str | None = None,
     estimate: DryRunEstimate | None = None,
     started: float | None = None,
+    run_calls: int = 0,
 ) -> JudgeRun:
     settings = prep.settings
     systems = tuple(prep.inputs.systems)
@@ -249,6 +254,10 @@ def _result(
             records, counters=counters, price=settings.price, flagged=len(parts.flagged), duration_s=duration
         )
     _, model = server_identity(settings)
+    sharded = settings.shard is not None
+    if sharded:  # a shard's summaries would be one order of some items: only the merge has the run's
+        parts = dataclasses.replace(parts, items=tuple(i for i in parts.items if i.calls), pairs=(), singles=())
+        parts = dataclasses.replace(parts, ratings=None)
     return JudgeRun(
         mode=mode,
         settings=settings,
@@ -266,4 +275,5 @@ def _result(
         stats=stats,
         stopped=stopped,
         estimate=estimate,
+        run_calls=run_calls if sharded else None,
     )
