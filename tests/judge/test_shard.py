@@ -260,6 +260,18 @@ def test_a_whole_run_or_a_renamed_folder_is_not_taken_for_a_shard(two_shards, tm
     )
 
 
+def test_a_shard_with_calls_missing_from_its_judgments_is_refused(two_shards, tmp_path):
+    _, _, (first, second) = two_shards
+    cut = tmp_path / "cut"
+    shutil.copytree(second, cut)
+    lines = (cut / "judgments.jsonl").read_text().splitlines(keepends=True)
+    (cut / "judgments.jsonl").write_text("".join(lines[1:]))
+    total = summary(first)["shard"]["run_calls"]
+    result = evalkit("judge", "merge", first, cut, "--out", tmp_path / "m")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"the shards hold {total - 1} of the run's {total} calls: a judgments.jsonl is incomplete" in result.stderr
+
+
 @pytest.mark.parametrize("value", ["0/3", "4/3", "3", "a/b", "1/0"])
 def test_a_bad_shard_is_one_clear_message(tmp_path, value):
     data = write_data(tmp_path, n=2, systems=("x", "z"))
