@@ -54,6 +54,29 @@ def _load_json(path: pathlib.Path, line: int | None = None, text: str | None = N
         raise InputError(f"cannot read it: {exc}", path=str(path), line=line, hint=_HINT) from None
 
 
+def _shard_of_summary(summary: object, path: pathlib.Path) -> tuple[Shard, int]:
+    """The shard a ``summary.json`` says it is, and the whole run's number of calls."""
+    block = summary.get("shard") if isinstance(summary, dict) else None
+    if not isinstance(summary, dict) or not isinstance(block, dict):
+        raise InputError("not a shard: its summary.json has no shard (a whole run needs no merge)", path=str(path))
+    settings = summary.get("settings")
+    if not (
+        isinstance(settings, dict)
+        and isinstance(settings.get("systems"), list)
+        and isinstance(settings.get("n_items"), int)
+        and summary.get("mode") in ("pairwise", "single")
+        and isinstance(summary.get("signature"), str)
+        and isinstance(summary.get("judge"), dict)
+    ):
+        raise InputError(
+            "not a judge shard's summary: its mode, signature, judge or settings is missing", path=str(path)
+        )
+    try:
+        return Shard.parse(f"{block['number']}/{block['total']}"), int(block["run_calls"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InputError(f'its "shard" is unusable: {exc}', path=str(path)) from None
+
+
 def read_shard(folder: pathlib.Path) -> ShardOutput:
     """One shard's folder: its ``summary.json`` and ``judgments.jsonl``."""
     summary_file, judgments_file = folder / "summary.json", folder / "judgments.jsonl"
@@ -61,18 +84,13 @@ def read_shard(folder: pathlib.Path) -> ShardOutput:
         if not path.is_file():
             raise InputError(f"no {path.name} here: not the folder of a judge run", path=str(folder), hint=_HINT)
     summary = _load_json(summary_file)
-    block = summary.get("shard") if isinstance(summary, dict) else None
-    if not isinstance(block, dict):
-        raise InputError(
-            "not a shard: its summary.json has no shard (a whole run needs no merge)", path=str(summary_file)
-        )
+    shard, run_calls = _shard_of_summary(summary, summary_file)
     try:
-        shard = Shard.parse(f"{block['number']}/{block['total']}")
-        run_calls = int(block["run_calls"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise InputError(f'its "shard" is unusable: {exc}', path=str(summary_file)) from None
+        text = judgments_file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read it: {exc}", path=str(judgments_file)) from None
     records = []
-    for number, line in enumerate(judgments_file.read_text(encoding="utf-8").splitlines(), 1):
+    for number, line in enumerate(text.splitlines(), 1):
         if line.strip():
             record = _load_json(judgments_file, number, line)
             if not isinstance(record, dict):

@@ -22,7 +22,7 @@ import sys
 import time
 
 import pytest
-from scripted_server import Reply, user_text
+from scripted_server import Reply, ScriptedServer, user_text
 
 from evalkit.errors import ConfigError, InputError
 from evalkit.judge.shard import shard_of
@@ -190,13 +190,15 @@ def test_resharding_reuses_the_caches_of_earlier_shards(scripted, tmp_path):
     assert second["signature"] == first["signature"]
 
 
-@pytest.fixture
-def two_shards(scripted, tmp_path):
-    """A run of two systems on three items split in two shards: (server, data args, folders)."""
-    server = scripted(quality_judge)
-    data = write_data(tmp_path / "data", n=3, systems=("x", "z"))
-    folders, _ = run_shards(data, server, tmp_path, 2)
-    return server, data, folders
+@pytest.fixture(scope="module")
+def two_shards(tmp_path_factory):
+    """A run of two systems on three items split in two shards, made once for
+    the tests that only read them: (server, data args, folders)."""
+    folder = tmp_path_factory.mktemp("two_shards")
+    with ScriptedServer(quality_judge) as server:
+        data = write_data(folder / "data", n=3, systems=("x", "z"))
+        folders, _ = run_shards(data, server, folder, 2)
+        yield server, data, folders
 
 
 def test_a_missing_shard_is_named(two_shards, tmp_path):
@@ -270,6 +272,18 @@ def test_a_shard_with_calls_missing_from_its_judgments_is_refused(two_shards, tm
     result = evalkit("judge", "merge", first, cut, "--out", tmp_path / "m")
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert f"the shards hold {total - 1} of the run's {total} calls: a judgments.jsonl is incomplete" in result.stderr
+
+
+def test_a_damaged_judgments_line_is_named(two_shards, tmp_path):
+    _, _, (first, second) = two_shards
+    damaged = tmp_path / "damaged"
+    shutil.copytree(second, damaged)
+    lines = (damaged / "judgments.jsonl").read_text().splitlines(keepends=True)
+    lines[1] = lines[1][: len(lines[1]) // 2] + "\n"
+    (damaged / "judgments.jsonl").write_text("".join(lines))
+    result = evalkit("judge", "merge", first, damaged, "--out", tmp_path / "m")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"{damaged / 'judgments.jsonl'}:2: cannot read it" in result.stderr
 
 
 @pytest.mark.parametrize("value", ["0/3", "4/3", "3", "a/b", "1/0"])
