@@ -36,6 +36,7 @@ from evalkit.judge.types import (
     Shard,
     Template,
     Verdict,
+    WholeRun,
     system_pairs,
 )
 from evalkit.settings import setting_names, validate
@@ -54,8 +55,8 @@ def _load_json(path: pathlib.Path, line: int | None = None, text: str | None = N
         raise InputError(f"cannot read it: {exc}", path=str(path), line=line, hint=_HINT) from None
 
 
-def _shard_of_summary(summary: object, path: pathlib.Path) -> tuple[Shard, int]:
-    """The shard a ``summary.json`` says it is, and the whole run's number of calls."""
+def _shard_of_summary(summary: object, path: pathlib.Path) -> tuple[Shard, WholeRun]:
+    """The shard a ``summary.json`` says it is, and what it knows of the whole run."""
     block = summary.get("shard") if isinstance(summary, dict) else None
     if not isinstance(summary, dict) or not isinstance(block, dict):
         raise InputError("not a shard: its summary.json has no shard (a whole run needs no merge)", path=str(path))
@@ -72,7 +73,8 @@ def _shard_of_summary(summary: object, path: pathlib.Path) -> tuple[Shard, int]:
             "not a judge shard's summary: its mode, signature, judge or settings is missing", path=str(path)
         )
     try:
-        return Shard.parse(f"{block['number']}/{block['total']}"), int(block["run_calls"])
+        whole = WholeRun(int(block["run_calls"]), str(block["run_digest"]))
+        return Shard.parse(f"{block['number']}/{block['total']}"), whole
     except (KeyError, TypeError, ValueError) as exc:
         raise InputError(f'its "shard" is unusable: {exc}', path=str(path)) from None
 
@@ -84,7 +86,7 @@ def read_shard(folder: pathlib.Path) -> ShardOutput:
         if not path.is_file():
             raise InputError(f"no {path.name} here: not the folder of a judge run", path=str(folder), hint=_HINT)
     summary = _load_json(summary_file)
-    shard, run_calls = _shard_of_summary(summary, summary_file)
+    shard, whole = _shard_of_summary(summary, summary_file)
     try:
         text = judgments_file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -96,7 +98,7 @@ def read_shard(folder: pathlib.Path) -> ShardOutput:
             if not isinstance(record, dict):
                 raise InputError("not a JSON object", path=str(judgments_file), line=number)
             records.append((number, record))
-    return ShardOutput(folder, summary, shard, run_calls, tuple(records))
+    return ShardOutput(folder, summary, shard, whole, tuple(records))
 
 
 def _identity(summary: Mapping[str, Any]) -> dict[str, Any]:
@@ -131,6 +133,13 @@ def _check_same_run(shards: Sequence[ShardOutput]) -> None:
                 f"shard {other.shard} ({other.folder}) was run with other settings than shard {first.shard} "
                 f"({first.folder}): {'; '.join(sorted(diff))}",
                 hint="merge only the shards of one run: the same settings, template, systems and evalkit version",
+            )
+        if other.whole != first.whole:
+            raise InputError(
+                f"shard {other.shard} ({other.folder}) planned other calls than shard {first.shard} ({first.folder}): "
+                f"{other.whole.calls} and {first.whole.calls} calls, digests {other.whole.digest[:12]} and "
+                f"{first.whole.digest[:12]}: the shards read different data",
+                hint="give every shard the same prompts, answers and references",
             )
 
 
@@ -323,9 +332,9 @@ def merged_run(shards: Sequence[ShardOutput]) -> JudgeRun:
     systems, n_items = tuple(str(s) for s in reported["systems"]), int(reported["n_items"])
     template = _template(settings, mode, judge)
     jobs, calls = _jobs_and_calls(shards)
-    if len(calls) != shards[0].run_calls:
+    if len(calls) != shards[0].whole.calls:
         raise InputError(
-            f"the shards hold {len(calls)} of the run's {shards[0].run_calls} calls: a judgments.jsonl is incomplete",
+            f"the shards hold {len(calls)} of the run's {shards[0].whole.calls} calls: a judgments.jsonl is incomplete",
             path=str(shards[0].folder),
             hint="rerun the shards (their caches keep what they finished) and merge again",
         )
@@ -377,5 +386,5 @@ class ShardOutput:
     folder: pathlib.Path
     summary: Mapping[str, Any]
     shard: Shard
-    run_calls: int
+    whole: WholeRun
     records: tuple[tuple[int, Mapping[str, Any]], ...]

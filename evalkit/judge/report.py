@@ -72,16 +72,22 @@ def summary_dict(run: JudgeRun) -> dict[str, Any]:
 
 def _shard(run: JudgeRun) -> dict[str, Any] | None:
     """``summary.json``'s ``shard``: which part of a run this is (``None``: the whole run)."""
-    shard = run.settings.shard
-    if shard is None:
+    shard, whole = run.settings.shard, run.whole_run
+    if shard is None or whole is None:
         return None
-    return {"number": shard.number, "total": shard.total, "calls": run.stats.calls, "run_calls": run.run_calls}
+    return {
+        "number": shard.number,
+        "total": shard.total,
+        "calls": run.stats.calls,
+        "run_calls": whole.calls,
+        "run_digest": whole.digest,
+    }
 
 
 def _shard_lines(run: JudgeRun) -> list[str]:
-    shard = run.settings.shard
+    shard, calls = run.settings.shard, run.whole_run.calls if run.whole_run else None
     return [
-        f"**Shard {shard}: not a result.** This shard judged {run.stats.calls} of the run's {run.run_calls} calls "
+        f"**Shard {shard}: not a result.** This shard judged {run.stats.calls} of the run's {calls} calls "
         "(chosen by cache key); its verdicts are in judgments.jsonl. Win rates, scores and ratings come from "
         "`evalkit judge merge` over every shard's folder.",
     ]

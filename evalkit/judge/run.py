@@ -40,7 +40,7 @@ from evalkit.judge.protocols import parse_verdict
 from evalkit.judge.render import new_nonce
 from evalkit.judge.send import Endpoint, SendResult, send_calls
 from evalkit.judge.server import JudgeServers
-from evalkit.judge.shard import shard_plan
+from evalkit.judge.shard import shard_plan, whole_run
 from evalkit.judge.templates import load_template
 from evalkit.judge.types import (
     CallRecord,
@@ -52,6 +52,7 @@ from evalkit.judge.types import (
     Mode,
     Progress,
     Template,
+    WholeRun,
 )
 from evalkit.settings import validate
 
@@ -189,7 +190,7 @@ def run_judge(
     """
     started = time.perf_counter()
     prep = _prepare(settings, inputs, mode, nonce)
-    run_calls = len(prep.plan.calls)
+    whole = whole_run(prep.plan) if prep.settings.shard is not None else None
     if prep.settings.shard is not None:
         prep = dataclasses.replace(prep, plan=shard_plan(prep.plan, prep.settings.shard))
     settings, plan = prep.settings, prep.plan
@@ -206,7 +207,7 @@ def run_judge(
         if settings.dry_run:
             estimate = _estimate(plan, pending, len(records), settings)
             stats = JudgeStats(calls=len(plan.calls), cache_hits=len(records))
-            return _result(prep, mode, records, stats, None, estimate=estimate, run_calls=run_calls)
+            return _result(prep, mode, records, stats, None, estimate=estimate, whole=whole)
         if pending:
             sent, endpoint = _send(prep, pending, server=server, api_key=api_key, cache=cache, progress=progress)
             records.update(sent.records)
@@ -218,7 +219,7 @@ def run_judge(
         "retries": sent.retries,
         "probe_requests": sent.probe_requests,
     }
-    return _result(prep, mode, records, counters, endpoint, stopped=sent.stopped, started=started, run_calls=run_calls)
+    return _result(prep, mode, records, counters, endpoint, stopped=sent.stopped, started=started, whole=whole)
 
 
 def _result(
@@ -231,7 +232,7 @@ def _result(
     stopped: str | None = None,
     estimate: DryRunEstimate | None = None,
     started: float | None = None,
-    run_calls: int = 0,
+    whole: WholeRun | None = None,
 ) -> JudgeRun:
     settings = prep.settings
     systems = tuple(prep.inputs.systems)
@@ -275,5 +276,5 @@ def _result(
         stats=stats,
         stopped=stopped,
         estimate=estimate,
-        run_calls=run_calls if sharded else None,
+        whole_run=whole if sharded else None,
     )

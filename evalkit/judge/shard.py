@@ -17,10 +17,12 @@ True
 
 from __future__ import annotations
 
-from evalkit.judge.calls import Plan
-from evalkit.judge.types import Job, Shard
+import hashlib
 
-__all__ = ["job_shard", "shard_of", "shard_plan"]
+from evalkit.judge.calls import Plan
+from evalkit.judge.types import Job, Shard, WholeRun
+
+__all__ = ["job_shard", "shard_of", "shard_plan", "whole_run"]
 
 
 def shard_of(key: str, count: int) -> int:
@@ -38,3 +40,10 @@ def shard_plan(plan: Plan, shard: Shard) -> Plan:
     jobs = tuple(job for job in plan.jobs if job_shard(job, shard.total) == shard.number)
     calls = {key: messages for key, messages in plan.calls.items() if shard_of(key, shard.total) == shard.number}
     return Plan(jobs, calls, plan.params)
+
+
+def whole_run(plan: Plan) -> WholeRun:
+    """The whole run's calls and the SHA-256 of their sorted cache keys: the
+    merge refuses shards that planned other calls (other data, another limit)."""
+    digest = hashlib.sha256("\n".join(sorted(plan.calls)).encode("ascii")).hexdigest()
+    return WholeRun(len(plan.calls), digest)

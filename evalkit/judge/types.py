@@ -60,6 +60,7 @@ __all__ = [
     "SingleSummary",
     "Template",
     "Verdict",
+    "WholeRun",
     "system_pairs",
 ]
 
@@ -616,6 +617,16 @@ class DryRunEstimate:
 
 
 @dataclass(frozen=True)
+class WholeRun:
+    """What a shard knows of the whole run: its number of distinct calls and
+    a digest of their cache keys (shards that read the same data and
+    settings agree on it)."""
+
+    calls: int
+    digest: str
+
+
+@dataclass(frozen=True)
 class JudgeRun:
     """The typed result of a judge run: what the report writers, the judge
     metrics and the statistics layer take.
@@ -640,9 +651,8 @@ class JudgeRun:
     stats: JudgeStats = field(default_factory=JudgeStats)
     stopped: str | None = None
     estimate: DryRunEstimate | None = None
-    #: a shard (``settings.shard``): the distinct calls of the whole run, of
-    #: which this shard made ``stats.calls``
-    run_calls: int | None = None
+    #: a shard (``settings.shard``): the whole run it is part of
+    whole_run: WholeRun | None = None
 
     def pair(self, system_a: str, system_b: str) -> PairSummary:
         """The summary of the pair judged as (``system_a``, ``system_b``)."""

@@ -143,7 +143,13 @@ def test_three_shards_judge_every_call_once_and_merge_into_the_unsharded_run(scr
     assert sum(map(len, keys)) == full_calls  # no overlap
     for number, (folder, own) in enumerate(zip(folders, keys), 1):
         s = summary(folder)
-        assert s["shard"] == {"number": number, "total": 3, "calls": len(own), "run_calls": full_calls}
+        assert s["shard"] == {
+            "number": number,
+            "total": 3,
+            "calls": len(own),
+            "run_calls": full_calls,
+            "run_digest": hashlib.sha256("\n".join(sorted(set().union(*keys))).encode()).hexdigest(),
+        }
         assert s["signature"] == expected["signature"] + f"|shard:{number}/3"
         assert s["pairs"] is None and s["ratings"] is None  # a shard is not a result
         assert {shard_of(k, 3) for k in own} == {number}
@@ -218,6 +224,16 @@ def test_shards_of_other_settings_or_another_split_are_refused(two_shards, tmp_p
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "shard 2/2" in result.stderr and "other settings" in result.stderr
     assert "temperature 0.0 vs 0.5" in result.stderr
+
+    other_data = write_data(tmp_path / "other-data", n=3, systems=("x", "z"))
+    answers = tmp_path / "other-data" / "z.jsonl"
+    answers.write_text(answers.read_text().replace("answer of z to 1", "another answer of z to 1"))
+    other_data_shard = tmp_path / "other-data-shard"
+    run_ok(*judge_args(other_data, server, "--shard", "2/2", "--out", other_data_shard))
+    result = evalkit("judge", "merge", first, other_data_shard, "--out", tmp_path / "m")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"shard 2/2 ({other_data_shard}) planned other calls" in result.stderr
+    assert "the shards read different data" in result.stderr
 
     third = tmp_path / "third"
     run_ok(*judge_args(data, server, "--shard", "2/3", "--out", third))
