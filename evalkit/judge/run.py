@@ -255,10 +255,9 @@ def _result(
             records, counters=counters, price=settings.price, flagged=len(parts.flagged), duration_s=duration
         )
     _, model = server_identity(settings)
-    sharded = settings.shard is not None
-    if sharded:  # a shard's summaries would be one order of some items: only the merge has the run's
-        parts = dataclasses.replace(parts, items=tuple(i for i in parts.items if i.calls), pairs=(), singles=())
-        parts = dataclasses.replace(parts, ratings=None)
+    if settings.shard is not None:  # a shard's summaries would be one order of some items: the merge makes them
+        items = tuple(i for i in parts.items if i.calls)
+        parts = dataclasses.replace(parts, items=items, pairs=(), singles=(), ratings=None)
     return JudgeRun(
         mode=mode,
         settings=settings,
@@ -276,5 +275,5 @@ def _result(
         stats=stats,
         stopped=stopped,
         estimate=estimate,
-        whole_run=whole if sharded else None,
+        whole_run=whole,
     )
