@@ -94,6 +94,14 @@ def load_judge_pairs(path: Path) -> list[Mapping[str, object]]:
                 data = json.loads(candidate.read_text(encoding="utf-8"))
             except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
                 raise InputError(f"cannot read the judge summary: {exc}", path=str(candidate)) from None
+            if isinstance(data, dict) and data.get("shard"):
+                shard = data["shard"]
+                which = f"{shard.get('number')}/{shard.get('total')}" if isinstance(shard, dict) else ""
+                raise InputError(
+                    f"this is shard {which} of a judge run, not its result",
+                    path=str(candidate),
+                    hint="merge the shards with evalkit judge merge DIR... and give the merged summary.json",
+                )
             pairs = data.get("pairs") if isinstance(data, dict) else None
             if not isinstance(pairs, list):
                 raise InputError("no 'pairs' list: not a pairwise judge summary.json", path=str(candidate))

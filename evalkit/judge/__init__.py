@@ -21,12 +21,14 @@ The layers, each importing only the ones below it:
     client     the only module that knows HTTP (retries: :mod:`evalkit.retry`)
     send       probe, concurrency, budget, parsing and cache writes
     server     endpoints; the local judge started lazily and shared
+    shard      ``--shard I/N``: which calls a shard makes (by cache key)
     run        ``run_judge(settings, inputs, mode=...) -> JudgeRun``
     pooling    pure: a panel's votes per item, the cascade's rule, Krippendorff's alpha
     panel      ``run_panel(members, inputs, mode=...) -> PanelRun`` (``panel_spec``
                parses the judges; ``panel_report`` writes a panel's files)
     report     ``summary.json``, ``judgments.jsonl``, the markdown section
                (``agreement_report``: its agreement tables)
+    merge      shard folders -> the whole run's ``JudgeRun``
     cli        ``evalkit judge`` and the ``[judge]`` table (printing lives here)
 
 Importing this package is light: openai loads only when a run talks to a server.

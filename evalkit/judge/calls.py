@@ -157,7 +157,8 @@ def request_params(settings: JudgeSettings, template: Template, protocol: str) -
 
 def signature(settings: JudgeSettings, *, mode: Mode, template: Template, protocol: str) -> str:
     """The run's reproducibility signature, e.g.
-    ``judge:pairwise@1|mode:pairwise|proto:grammar+gbnf|model:m|swap:yes|reconcile:tie|temp:0|evalkit:0.1.0``."""
+    ``judge:pairwise@1|mode:pairwise|proto:grammar+gbnf|model:m|swap:yes|reconcile:tie|temp:0|evalkit:0.1.0``;
+    a shard's ends with ``|shard:I/N``."""
     from evalkit import __version__
 
     _, model = server_identity(settings)
@@ -166,6 +167,8 @@ def signature(settings: JudgeSettings, *, mode: Mode, template: Template, protoc
     if mode == "pairwise":
         parts += [f"swap:{'yes' if settings.swap else 'no'}", f"reconcile:{settings.reconcile}"]
     parts += [f"temp:{settings.temperature:g}", f"evalkit:{__version__}"]
+    if settings.shard is not None:  # a shard's numbers are not the run's: its signature says so
+        parts.append(f"shard:{settings.shard}")
     return "|".join(parts)
 
 

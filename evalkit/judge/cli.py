@@ -17,6 +17,7 @@ in one place.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import pathlib
 import sys
 from collections.abc import Mapping, Sequence
@@ -36,6 +37,7 @@ __all__ = [
     "EXIT_CODES",
     "add_parser",
     "handler",
+    "merge_handler",
     "run_spec",
     "spec_from_args",
     "specs_from_table",
@@ -77,6 +79,55 @@ def add_parser(subparsers: Any) -> None:
         p = modes.add_parser(mode, help=text, description=text[0].upper() + text[1:] + ".", epilog=EXIT_CODES)
         _add_arguments(p, mode)
         p.set_defaults(func=handler, judge_mode=mode)
+    _add_merge_parser(modes)
+
+
+def _add_merge_parser(modes: Any) -> None:
+    text = "merge the folders of a run sharded with --shard I/N into the run's report"
+    p = modes.add_parser(
+        "merge",
+        help=text,
+        description=text[0].upper() + text[1:] + ": summary.json, judgments.jsonl and report.md equal to an "
+        "unsharded run's, and one cache with every shard's calls.",
+        epilog="exit codes: 0 merged; 2 a folder is not a shard, shards of other settings or another split, "
+        "a shard missing or given twice with other verdicts",
+    )
+    p.add_argument("folders", nargs="+", metavar="DIR", help="the --out folder of each shard")
+    p.add_argument("--out", metavar="DIR", help="report folder (default: reports/judge-MODE)")
+    p.add_argument("--cache", metavar="PATH", help="the merged cache (default: OUT/cache.sqlite)")
+    p.add_argument(
+        "--labels", metavar="FILE", help="human labels (items by 0-based index): the merged run's agreement with them"
+    )
+    p.set_defaults(func=merge_handler, judge_mode="merge")
+
+
+def merge_handler(args: argparse.Namespace) -> int:
+    """Run ``evalkit judge merge DIR... [--out DIR] [--cache PATH] [--labels FILE]``."""
+    from evalkit.judge.merge import merge_caches, merged_run, read_shards
+    from evalkit.judge.report import render_markdown, write_report
+
+    folders = [pathlib.Path(f) for f in args.folders]
+    shards, notes = read_shards(folders)
+    run = merged_run(shards)
+    if args.labels:
+        from evalkit.judge.labels import load_labels
+        from evalkit.judge.run import agreement_of
+
+        labels = load_labels(args.labels, mode=run.mode, n_items=run.n_items, systems=list(run.systems))
+        run = dataclasses.replace(run, agreement=agreement_of(run, labels), labels=labels)
+    out = pathlib.Path(args.out or f"reports/judge-{run.mode}")
+    cache = pathlib.Path(args.cache) if args.cache else out / "cache.sqlite"
+    added = merge_caches([f / "cache.sqlite" for f in folders], cache)
+    write_report(run, out)
+    for note in notes:
+        print(f"evalkit: {note}", file=sys.stderr)
+    print(render_markdown(run))
+    print(
+        f"evalkit: merged {len(shards)} shards into {out / 'summary.json'} and {out / 'judgments.jsonl'}; "
+        f"{added} calls added to the cache {cache}",
+        file=sys.stderr,
+    )
+    return int(ExitCode.BUDGET_STOPPED if run.stopped else ExitCode.OK)
 
 
 def _add_arguments(p: argparse.ArgumentParser, mode: str) -> None:
@@ -182,7 +233,22 @@ def _spec(
     template = load_template(settings.template or str(mode))
     protocol = check_settings(settings, mode=mode, template=template)
     api_key_from_env(settings)  # a variable named but not set is an error now, not after other runs
+    settings, out = _shard_defaults(settings, out)
     return JudgeSpec(mode, settings, data, template, protocol, pathlib.Path(out), where)
+
+
+def _shard_defaults(settings: JudgeSettings, out: str) -> tuple[JudgeSettings, str]:
+    """A shard writes into a folder of its own (``OUT-shard-I-of-N`` unless
+    ``--out`` is given) and keeps its cache there (unless ``--cache`` is
+    given): the folder is all that ``evalkit judge merge`` needs."""
+    shard = settings.shard
+    if shard is None:
+        return settings, out
+    if settings.out is None:
+        out = f"{out}-shard-{shard.number}-of-{shard.total}"
+    if settings.cache is None:
+        settings = dataclasses.replace(settings, cache=str(pathlib.Path(out) / "cache.sqlite"))
+    return settings, out
 
 
 def _panel_spec(
@@ -199,11 +265,11 @@ def _panel_spec(
     from evalkit.judge.panel_spec import panel_members, panel_settings
 
     panel = panel_settings(panel_values, mode=mode, where=where)
-    canaries = [k for k in ("canary", "write_canary", "null_canary") if settings_values.get(k)]
+    canaries = [k for k in ("canary", "write_canary", "null_canary", "shard") if settings_values.get(k)]
     if canaries:
         raise ConfigError(
             f"{where}: {canaries[0]} is for one judge, not a panel of judges",
-            hint="run the canaries with each judge on its own",
+            hint="run it with each judge on its own",
         )
     shared = {k: v for k, v in settings_values.items() if k != "out"}
     members = panel_members(
@@ -251,6 +317,15 @@ def specs_from_table(
     shared = {k: v for k, v in table.items() if k not in MODES or not isinstance(v, Mapping)}
     subs = {mode: table[mode] for mode in MODES if isinstance(table.get(mode), Mapping)}
     settings, data, panel = _split(shared, f"{prefix}[judge]")
+    for sub in subs.values():
+        if "shard" in sub:
+            settings["shard"] = sub["shard"]
+    if "shard" in settings:
+        raise ConfigError(
+            f"{prefix}[judge]: shard is for evalkit judge only: the judge values of a run need every call",
+            hint="run evalkit judge pairwise|single ... --shard I/N per machine, then evalkit judge merge DIR..., "
+            "and give the merged summary.json to --judge-summary",
+        )
     if not subs:
         if "mode" not in table:
             raise ConfigError(

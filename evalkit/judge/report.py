@@ -17,7 +17,7 @@ from evalkit.formatting import format_number, markdown_table
 from evalkit.jsonable import jsonable
 from evalkit.judge.agreement_report import agreement_markdown
 from evalkit.judge.stability_report import canary_lines, stability_lines
-from evalkit.judge.style_report import style_markdown, style_pair_fields, style_ratings_section
+from evalkit.judge.style_report import shard_features_json, style_markdown, style_pair_fields, style_ratings_section
 from evalkit.judge.types import ItemVerdict, JudgeRun, OrderCall
 
 __all__ = ["judgments_jsonl", "public_url", "render_markdown", "report_texts", "summary_dict", "write_report"]
@@ -72,11 +72,13 @@ def summary_dict(run: JudgeRun) -> dict[str, Any]:
             {**_with_agreement(run, p.to_dict(), (p.system_a, p.system_b)), **style_pair_fields(run, p)}
             for p in run.pairs
         ]
-        if pairwise
+        if pairwise and not s.shard
         else None,
         "ratings": [r.to_dict() for r in run.ratings] if run.ratings else None,
         "style_controlled_ratings": style_ratings_section(run),
-        "systems": [_with_agreement(run, r.to_dict(), (r.system,)) for r in run.singles] if not pairwise else None,
+        "systems": [_with_agreement(run, r.to_dict(), (r.system,)) for r in run.singles]
+        if not pairwise and not s.shard
+        else None,
         "stopped": run.stopped,
         "evalkit_version": __version__,
         "settings": _settings(run),
@@ -85,7 +87,31 @@ def summary_dict(run: JudgeRun) -> dict[str, Any]:
     out["repeats"] = s.repeats
     out["canary"] = dataclasses.asdict(run.canary) if run.canary is not None else None
     out["null_canaries"] = [c.to_dict() for c in run.null_canaries] or None
+    out["shard"] = _shard(run)
     return dict(jsonable(out))
+
+
+def _shard(run: JudgeRun) -> dict[str, Any] | None:
+    """``summary.json``'s ``shard``: which part of a run this is (``None``: the whole run)."""
+    shard, whole = run.settings.shard, run.whole_run
+    if shard is None or whole is None:
+        return None
+    return {
+        "number": shard.number,
+        "total": shard.total,
+        "calls": run.stats.calls,
+        "run_calls": whole.calls,
+        "run_digest": whole.digest,
+    }
+
+
+def _shard_lines(run: JudgeRun) -> list[str]:
+    shard, calls = run.settings.shard, run.whole_run.calls if run.whole_run else None
+    return [
+        f"**Shard {shard}: not a result.** This shard judged {run.stats.calls} of the run's {calls} calls "
+        "(chosen by cache key); its verdicts are in judgments.jsonl. Win rates, scores and ratings come from "
+        "`evalkit judge merge` over every shard's folder.",
+    ]
 
 
 def _call_record(item: ItemVerdict, order_call: OrderCall) -> dict[str, Any]:
@@ -193,10 +219,13 @@ def render_markdown(run: JudgeRun, *, heading_level: int = 2) -> str:
         + f". Signature: `{run.signature}`"
     )
     lines.append("")
-    lines += _pairwise_lines(run) if run.mode == "pairwise" else _single_lines(run)
-    lines += agreement_markdown(run)
-    lines += stability_lines(run)
-    lines += canary_lines(run)
+    if run.settings.shard is not None:
+        lines += _shard_lines(run)
+    else:
+        lines += _pairwise_lines(run) if run.mode == "pairwise" else _single_lines(run)
+        lines += agreement_markdown(run)
+        lines += stability_lines(run)
+        lines += canary_lines(run)
     lines += [
         "",
         f"Calls: {s.calls} ({s.cache_hits} from the cache, {s.failed_calls} unscored); "
@@ -217,6 +246,9 @@ def report_texts(run: JudgeRun, out_dir: str | pathlib.Path) -> dict[pathlib.Pat
         out / "summary.json": json.dumps(summary_dict(run), indent=2, ensure_ascii=False) + "\n",
         out / "report.md": render_markdown(run),
     }
+    features = shard_features_json(run)
+    if features is not None:
+        texts[out / "style_features.json"] = features
     if run.settings.write_canary and run.inputs is not None:
         from evalkit.judge.canary import canary_jsonl
 

@@ -43,6 +43,7 @@ from evalkit.judge.protocols import parse_verdict
 from evalkit.judge.render import new_nonce
 from evalkit.judge.send import Endpoint, SendResult, send_calls
 from evalkit.judge.server import JudgeServers
+from evalkit.judge.shard import shard_plan, whole_run
 from evalkit.judge.templates import load_template
 from evalkit.judge.types import (
     CallRecord,
@@ -54,6 +55,7 @@ from evalkit.judge.types import (
     Mode,
     Progress,
     Template,
+    WholeRun,
 )
 from evalkit.settings import validate
 
@@ -208,6 +210,9 @@ def run_judge(
     """
     started = time.perf_counter()
     prep = _prepare(settings, inputs, mode, nonce, only)
+    whole = whole_run(prep.plan) if prep.settings.shard is not None else None
+    if prep.settings.shard is not None:
+        prep = dataclasses.replace(prep, plan=shard_plan(prep.plan, prep.settings.shard))
     settings, plan = prep.settings, prep.plan
     progress = progress or Progress()
     cache = JudgeCache(cache_path(settings))
@@ -222,7 +227,7 @@ def run_judge(
         if settings.dry_run:
             estimate = _estimate(plan, pending, len(records), settings)
             stats = JudgeStats(calls=len(plan.calls), cache_hits=len(records))
-            return _result(prep, mode, records, stats, None, estimate=estimate)
+            return _result(prep, mode, records, stats, None, estimate=estimate, whole=whole)
         if pending:
             sent, endpoint = _send(prep, pending, server=server, api_key=api_key, cache=cache, progress=progress)
             records.update(sent.records)
@@ -234,7 +239,7 @@ def run_judge(
         "retries": sent.retries,
         "probe_requests": sent.probe_requests,
     }
-    run = _result(prep, mode, records, counters, endpoint, stopped=sent.stopped, started=started)
+    run = _result(prep, mode, records, counters, endpoint, stopped=sent.stopped, started=started, whole=whole)
     return dataclasses.replace(run, agreement=agreement_of(run, labels), labels=labels) if labels is not None else run
 
 
@@ -248,6 +253,7 @@ def _result(
     stopped: str | None = None,
     estimate: DryRunEstimate | None = None,
     started: float | None = None,
+    whole: WholeRun | None = None,
 ) -> JudgeRun:
     settings = prep.settings
     systems = tuple(prep.inputs.systems)
@@ -270,6 +276,9 @@ def _result(
             records, counters=counters, price=settings.price, flagged=len(parts.flagged), duration_s=duration
         )
     _, model = server_identity(settings)
+    if settings.shard is not None:  # a shard's summaries would be one order of some items: the merge makes them
+        items = tuple(i for i in parts.items if i.calls)
+        parts = dataclasses.replace(parts, items=items, pairs=(), singles=(), ratings=None)
     return JudgeRun(
         mode=mode,
         settings=settings,
@@ -287,14 +296,16 @@ def _result(
         stats=stats,
         stopped=stopped,
         estimate=estimate,
-        style_control=_style_control(prep, parts) if mode == "pairwise" and estimate is None else None,
+        style_control=_style_control(prep, parts, mode) if estimate is None and whole is None else None,
+        whole_run=whole,
+        inputs=prep.inputs if whole is not None else None,  # a shard writes its answers' style features
     )
 
 
-def _style_control(prep: _Prepared, parts: Assembled) -> StyleControl | None:
+def _style_control(prep: _Prepared, parts: Assembled, mode: Mode) -> StyleControl | None:
     """Length-controlled win rates and style-controlled ratings (with
     ratings only where the run has raw ones: three systems or more)."""
-    if not prep.settings.style_control:
+    if not prep.settings.style_control or mode != "pairwise":
         return None
     from evalkit.judge.style_control import style_control  # numpy: only when a pairwise run ends
 

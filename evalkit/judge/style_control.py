@@ -52,7 +52,9 @@ __all__ = [
     "LengthControl",
     "StyleControl",
     "StyleRating",
+    "answer_features",
     "length_controlled_win_rate",
+    "style_control_from_features",
     "style_control",
     "style_controlled_ratings",
 ]
@@ -400,12 +402,39 @@ def style_control(
     ``answers`` are each system's answers by item. ``probabilities``: the
     length model's target is the reconciled ``p_win`` (``--reconcile
     average``) instead of the outcome."""
-    features = {
+    return style_control_from_features(
+        items,
+        answer_features(answers),
+        n_items=n_items,
+        probabilities=probabilities,
+        rounds=rounds,
+        seed=seed,
+        rate=rate,
+    )
+
+
+def answer_features(answers: Mapping[str, Sequence[str | None]]) -> dict[tuple[str, int], Mapping[str, int]]:
+    """The style features of every answer, by (system, item)."""
+    return {
         (name, i): style_features(text)
         for name, texts in answers.items()
         for i, text in enumerate(texts)
         if text is not None
     }
+
+
+def style_control_from_features(
+    items: Sequence[ItemVerdict],
+    features: Mapping[tuple[str, int], Mapping[str, int]],
+    *,
+    n_items: int,
+    probabilities: bool = False,
+    rounds: int = DEFAULT_ROUNDS,
+    seed: int = DEFAULT_SEED,
+    rate: bool = True,
+) -> StyleControl:
+    """:func:`style_control` from the answers' features (:func:`answer_features`):
+    what ``evalkit judge merge`` has, from the shards' ``style_features.json``."""
     by_pair: dict[tuple[str, ...], list[ItemVerdict]] = {}
     for item in items:
         if item.mode == "pairwise":

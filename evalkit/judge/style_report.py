@@ -16,7 +16,7 @@ from evalkit.judge.types import JudgeRun, PairSummary
 if TYPE_CHECKING:  # pragma: no cover
     from evalkit.judge.style_control import StyleControl  # numpy: only where a run has style control
 
-__all__ = ["style_markdown", "style_pair_fields", "style_ratings_section", "style_tables"]
+__all__ = ["shard_features_json", "style_markdown", "style_pair_fields", "style_ratings_section", "style_tables"]
 
 
 def style_pair_fields(run: JudgeRun, pair: PairSummary) -> dict[str, Any]:
@@ -92,3 +92,21 @@ def style_markdown(run: JudgeRun) -> list[str]:
         lines += ["", caption, "", markdown_table(header, rows)]
     lines += [f"\n**Warning:** {markdown_escape(w)}." for w in run.style_control.warnings]
     return lines
+
+
+def shard_features_json(run: JudgeRun) -> str | None:
+    """A shard's ``style_features.json``: the style features of every answer
+    of the whole run (a shard reads all of them), so that ``evalkit judge
+    merge`` computes the merged run's length and style control as an
+    unsharded run does; ``None`` when the run has none to compute."""
+    import json
+
+    from evalkit.judge.style_features import STYLE_FEATURES, style_features
+
+    if run.whole_run is None or run.mode != "pairwise" or not run.settings.style_control or run.inputs is None:
+        return None
+    systems = {
+        name: [None if text is None else [style_features(text)[f] for f in STYLE_FEATURES] for text in texts]
+        for name, texts in run.inputs.systems.items()
+    }
+    return json.dumps({"features": list(STYLE_FEATURES), "systems": systems}) + "\n"

@@ -71,9 +71,11 @@ __all__ = [
     "Progress",
     "RECONCILE_MODES",
     "Rating",
+    "Shard",
     "SingleSummary",
     "Template",
     "Verdict",
+    "WholeRun",
     "system_pairs",
 ]
 
@@ -121,6 +123,38 @@ class Price(NamedTuple):
     @classmethod
     def __get_pydantic_core_schema__(cls, source: object, handler: object) -> object:
         # pydantic loads only when settings are validated: evalkit --help stays light.
+        from pydantic_core import core_schema
+
+        return core_schema.no_info_plain_validator_function(cls.parse)
+
+
+class Shard(NamedTuple):
+    """Shard ``number`` of ``total`` (1-based): ``"2/3"``. A sharded run judges
+    only the calls whose cache key falls in its shard
+    (:func:`evalkit.judge.shard.shard_of`)."""
+
+    number: int
+    total: int
+
+    def __str__(self) -> str:
+        return f"{self.number}/{self.total}"
+
+    @classmethod
+    def parse(cls, value: object) -> Shard:
+        if isinstance(value, tuple) and len(value) == 2:
+            value = f"{value[0]}/{value[1]}"
+        text = value.strip() if isinstance(value, str) else ""
+        index, sep, count = text.partition("/")
+        try:
+            i, n = (int(index), int(count)) if sep else (0, 0)
+        except ValueError:
+            i, n = 0, 0
+        if n < 1 or not 1 <= i <= n:
+            raise ValueError("give I/N with 1 <= I <= N, e.g. 2/3 (shard 2 of 3)")
+        return cls(i, n)
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: object, handler: object) -> object:
         from pydantic_core import core_schema
 
         return core_schema.no_info_plain_validator_function(cls.parse)
@@ -213,6 +247,12 @@ class JudgeSettings:
     style_control_rounds: Annotated[int, Ge(1000)] = setting(
         1000, metavar="N", help="bootstrap rounds of the length/style-controlled intervals (at least 1000)"
     )
+    shard: Shard | None = setting(
+        None,
+        metavar="I/N",
+        help="judge only shard I of N of the calls, chosen by cache key (a Slurm array or Kubernetes indexed "
+        "job runs one each); then evalkit judge merge DIR...",
+    )
 
     @property
     def local(self) -> bool:
@@ -238,6 +278,8 @@ class JudgeSettings:
         for f in fields(self):
             if f.name not in hidden:
                 value = getattr(self, f.name)
+                if isinstance(value, Shard):
+                    value = str(value)
                 out[f.name] = list(value) if isinstance(value, Price) else value
         return out
 
@@ -753,6 +795,16 @@ class NullCanary:
 
 
 @dataclass(frozen=True)
+class WholeRun:
+    """What a shard knows of the whole run: its number of distinct calls and
+    a digest of their cache keys (shards that read the same data and
+    settings agree on it)."""
+
+    calls: int
+    digest: str
+
+
+@dataclass(frozen=True)
 class JudgeRun:
     """The typed result of a judge run: what the report writers, the judge
     metrics and the statistics layer take.
@@ -788,6 +840,8 @@ class JudgeRun:
     inputs: JudgeInputs | None = None
     #: pairwise: length-controlled win rates and style-controlled ratings
     style_control: StyleControl | None = None
+    #: a shard (``settings.shard``): the whole run it is part of
+    whole_run: WholeRun | None = None
 
     def pair(self, system_a: str, system_b: str) -> PairSummary:
         """The summary of the pair judged as (``system_a``, ``system_b``)."""
