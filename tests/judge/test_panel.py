@@ -420,12 +420,13 @@ def test_a_panel_in_evalkit_run_gates_on_the_pooled_win_rate_and_writes_every_re
     )
 
 
-def test_canaries_are_refused_for_a_panel(tmp_path):
+@pytest.mark.parametrize(("option", "name"), [(["--null-canary"], "null_canary"), (["--shard", "1/2"], "shard")])
+def test_canaries_and_shards_are_refused_for_a_panel(tmp_path, option, name):
     panel = tmp_path / "panel.toml"
     panel.write_text('[[judge]]\njudge = "local"\n\n[[judge]]\njudge = "local"\ntemplate = "mt-bench-pairwise"\n')
-    result = evalkit("judge", "pairwise", *write_data(tmp_path), "--panel", panel, "--null-canary", "--no-cache")
+    result = evalkit("judge", "pairwise", *write_data(tmp_path), "--panel", panel, *option, "--no-cache")
     assert result.returncode == 2
-    assert "null_canary is for one judge, not a panel of judges" in result.stderr
+    assert f"{name} is for one judge, not a panel of judges" in result.stderr
 
 
 @pytest.mark.parametrize(("pool", "pooled"), [("majority", 4.0), ("mean", 5.0)])
