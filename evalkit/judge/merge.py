@@ -170,11 +170,12 @@ def _one_per_index(shards: Sequence[ShardOutput]) -> tuple[list[ShardOutput], li
         a, b = _verdicts(kept), _verdicts(shard)
         conflicts = sorted((k for k in a.keys() | b.keys() if a.get(k) != b.get(k)), key=str)
         if conflicts:
-            item, systems, order = conflicts[0]
+            item, systems, order, repeat = conflicts[0]
             raise InputError(
                 f"shard {shard.shard} is in {kept.folder} and {shard.folder} with different calls or verdicts "
                 f"({len(conflicts)} jobs, first: item {item} of {'/'.join(map(str, systems))}"
                 + (f", order {order}" if order else "")
+                + (f", repeat {repeat}" if repeat else "")
                 + ")",
                 hint="keep the folder of the run that finished and give only that one",
             )
