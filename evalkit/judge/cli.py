@@ -35,6 +35,7 @@ __all__ = [
     "EXIT_CODES",
     "add_parser",
     "handler",
+    "make_spec",
     "run_spec",
     "spec_from_args",
     "specs_from_table",
@@ -61,7 +62,7 @@ def add_parser(subparsers: Any) -> None:
     """Register ``judge`` with its ``pairwise`` and ``single`` sub-commands."""
     judge = subparsers.add_parser(
         "judge",
-        help="judge answers with an LLM: pairwise (both orders) or single score",
+        help="judge answers with an LLM: pairwise (both orders) or single score; certify a judge",
         description="Judge system outputs with an LLM over any OpenAI-compatible server, or the local Gemma judge.",
         epilog=EXIT_CODES,
     )
@@ -74,6 +75,9 @@ def add_parser(subparsers: Any) -> None:
         p = modes.add_parser(mode, help=text, description=text[0].upper() + text[1:] + ".", epilog=EXIT_CODES)
         _add_arguments(p, mode)
         p.set_defaults(func=handler, judge_mode=mode)
+    from evalkit.judge.certify_cli import add_certify_parser
+
+    add_certify_parser(modes, EXIT_CODES)
 
 
 def _add_arguments(p: argparse.ArgumentParser, mode: str) -> None:
@@ -169,6 +173,19 @@ def _spec(
     if base_dir is not None and settings.out is None:
         out = str(_resolve(out, base_dir))
     return JudgeSpec(mode, settings, data, template, protocol, pathlib.Path(out), where)
+
+
+def make_spec(
+    mode: str,
+    settings_values: Mapping[str, Any],
+    data_values: Mapping[str, Any],
+    *,
+    where: str,
+    default_out: str | None = None,
+) -> JudgeSpec:
+    """A spec from settings and data values given in code (``evalkit judge
+    certify`` names a shipped set's files): parsed and checked, not run."""
+    return _spec(mode, settings_values, data_values, where=where, base_dir=None, default_out=default_out)
 
 
 def _split(table: Mapping[str, Any], where: str) -> tuple[dict[str, Any], dict[str, Any]]:
