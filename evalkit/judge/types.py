@@ -26,12 +26,15 @@ import re
 import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
-from typing import Annotated, Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Annotated, Any, Literal, NamedTuple
 
 from annotated_types import Ge, Gt, Le
 
 from evalkit.errors import TemplateError
 from evalkit.settings import setting
+
+if TYPE_CHECKING:  # agreement.py builds on these types; the run only carries its results
+    from evalkit.judge.agreement import PairAgreement, SingleAgreement
 
 __all__ = [
     "CallRecord",
@@ -218,6 +221,15 @@ class JudgeData:
     )
     reference_field: str | None = setting(
         None, metavar="NAME", help="field/column of the references (a JSONL list gives several)"
+    )
+    labels: str | None = setting(
+        None,
+        metavar="FILE",
+        path=True,
+        help="human labels (.jsonl/.csv/.tsv) to measure the judge's agreement with; see docs/judge.md",
+    )
+    id_field: str | None = setting(
+        None, metavar="NAME", help="field/column of the prompts' ids, when the labels name items by id"
     )
 
     @property
@@ -599,6 +611,8 @@ class JudgeRun:
     stats: JudgeStats = field(default_factory=JudgeStats)
     stopped: str | None = None
     estimate: DryRunEstimate | None = None
+    #: agreement with human labels (``labels``): one per pair, or per system in single mode
+    agreement: tuple[PairAgreement | SingleAgreement, ...] = ()
 
     def pair(self, system_a: str, system_b: str) -> PairSummary:
         """The summary of the pair judged as (``system_a``, ``system_b``)."""
