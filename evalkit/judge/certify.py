@@ -5,8 +5,16 @@ Pure functions: a :class:`~evalkit.judge.types.JudgeRun`, the answers' texts
 and the human labels in, a :class:`ReportCard` out. The agreement statistics
 are :func:`evalkit.judge.agreement.pairwise_agreement`'s; this module adds
 what a card needs beside them: the length preference of the judge and of the
-humans on the same items, the accuracy of the best constant judge (the chance
-level), and the run's costs. Rendering is in :mod:`evalkit.judge.certify_render`.
+humans on the same items, the baselines a judge must beat, and the run's costs.
+
+Baselines: ``chance`` is the agreement of a coin flip between the two answers,
+0.5 whatever the labels (``accuracy`` credits a decisive verdict 1 or 0
+against a decisive label and 0.5 against a human tie); ``constant`` is the
+agreement of the best judge that gives the same verdict on every item (always
+system_a, always system_b, or always a tie: what a judge with a pure position
+bias gets under tie reconciliation) on the same items, by the same statistic.
+
+Rendering is in :mod:`evalkit.judge.certify_render`.
 
 A verdict "prefers the longer answer" when it is decisive and picks the answer
 with more characters; items whose answers are equally long are left out.
@@ -34,13 +42,16 @@ __all__ = [
     "ReportCard",
     "build_card",
     "card_from_dict",
-    "chance_level",
+    "best_constant",
+    "CHANCE",
     "judge_sides",
     "length_preference",
 ]
 
-#: A judge that gives the same verdict on every item: the card's chance level
-#: is the best of them on the same items (``"a"``: always the first system).
+#: A coin flip between the two answers agrees with any labels 0.5 of the time.
+CHANCE = 0.5
+#: Judges that give the same verdict on every item (``"a"``: always system_a);
+#: the card reports the best of them on the same items.
 CONSTANT_JUDGES: Mapping[str, str] = {"a": "win", "b": "loss", "tie": "tie"}
 _SIDE = {"win": "a", "loss": "b", "tie": "tie"}
 _SCORE = {"win": 1.0, "loss": 0.0, "tie": 0.5}
@@ -64,13 +75,11 @@ def length_preference(sides: Mapping[int, str], lengths: Mapping[int, tuple[int,
 
 
 def human_sides(labels: HumanLabels, system_a: str, system_b: str) -> dict[int, str]:
-    """item -> the humans' label from ``system_a``'s side: the majority of the
-    annotators, ``"tie"`` when no side has a majority."""
-    out: dict[int, str] = {}
-    for item, votes in labels.for_pair(system_a, system_b).items():
-        top = max(("a", "b", "tie"), key=votes.count)
-        out[item] = top if votes.count(top) * 2 > len(votes) else "tie"
-    return out
+    """item -> the humans' label from ``system_a``'s side (``"a"``, ``"b"``,
+    ``"tie"``): the annotators' majority, as the agreement counts it."""
+    from evalkit.judge.agreement import majority_label
+
+    return {item: majority_label(votes) for item, votes in labels.for_pair(system_a, system_b).items()}
 
 
 def _constant(items: Sequence[ItemVerdict], outcome: str) -> list[ItemVerdict]:
@@ -79,10 +88,11 @@ def _constant(items: Sequence[ItemVerdict], outcome: str) -> list[ItemVerdict]:
     return [
         replace(i, outcome=outcome, score=_SCORE[outcome], p_win=_SCORE[outcome], consistent=True, unscored=None)
         for i in items
+        if i.unscored is None and i.outcome is not None  # the items the judge's agreement counts
     ]
 
 
-def chance_level(items: Sequence[ItemVerdict], labels: HumanLabels, system_a: str, system_b: str) -> tuple[str, float]:
+def best_constant(items: Sequence[ItemVerdict], labels: HumanLabels, system_a: str, system_b: str) -> tuple[str, float]:
     """The best constant judge on ``items`` (always ``"a"``, ``"b"`` or
     ``"tie"``) and its agreement with the humans, by the same statistic as the
     judge's (``pairwise_agreement``'s ``accuracy``)."""
@@ -118,8 +128,7 @@ def build_card(
     judged = {i.item for i in items}
     lengths = _lengths(inputs, system_a, system_b)
     humans = {k: v for k, v in human_sides(labels, system_a, system_b).items() if k in judged}
-    constant, chance = chance_level(items, labels, system_a, system_b)
-    chance_judge = {"a": system_a, "b": system_b}.get(constant, "tie")
+    constant, constant_agreement = best_constant(items, labels, system_a, system_b)
     s = run.stats
     return ReportCard(
         set=set_name,
@@ -140,8 +149,9 @@ def build_card(
         kappa_ci=_ci(agreement, "kappa_ci"),
         human_agreement=agreement.human_human_agreement if agreement is not None else None,
         human_agreement_ci=_ci(agreement, "human_human_agreement_ci"),
-        chance=chance,
-        chance_judge=chance_judge,
+        chance=CHANCE,
+        constant=constant_agreement,
+        constant_judge={"a": system_a, "b": system_b}.get(constant, "tie"),
         position_consistency=summary.position_consistency,
         first_position_rate=summary.first_position_rate,
         longer_preferred=length_preference(judge_sides(items), lengths),
@@ -224,7 +234,8 @@ class ReportCard:
     human_agreement: float | None
     human_agreement_ci: tuple[float, float] | None
     chance: float
-    chance_judge: str
+    constant: float
+    constant_judge: str
     position_consistency: float | None
     first_position_rate: float | None
     longer_preferred: LengthPreference

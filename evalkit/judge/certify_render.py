@@ -35,21 +35,22 @@ def verdict(card: ReportCard) -> str:
         return "No verdict: no item had both a human label and a scored judge verdict."
     low, high = card.agreement_ci
     chance = format_number(card.chance, "0-1")
-    if low <= card.chance:
+    constant = f"{format_number(card.constant, '0-1')} for a judge that always answers {card.constant_judge!r}"
+    if low <= max(card.chance, card.constant):
         return (
-            f"No better than chance on this set: the agreement's interval reaches the chance level {chance} "
-            f"(a judge that always answers {card.chance_judge!r}). Do not use this judge to decide which answer "
-            "is better; use it to try the judge pipeline offline."
+            f"No better than chance on this set: the interval of its agreement with humans reaches the "
+            f"coin flip's {chance} or the {constant}. Do not use this judge to decide which answer is better; "
+            "use it to try the judge pipeline offline."
         )
     if card.human_agreement is not None and high < card.human_agreement:
         return (
-            f"Better than chance ({chance}) but below the humans' agreement with each other "
+            f"Better than chance ({chance}; {constant}) but below the humans' agreement with each other "
             f"({format_number(card.human_agreement, '0-1')}): use it to rank systems far apart, "
             "and check close calls by hand."
         )
     return (
-        f"Better than chance ({chance}). Check that its position consistency and length preference "
-        "are acceptable for your use before trusting small differences."
+        f"Better than chance ({chance}; {constant}). Check that its position consistency and length "
+        "preference suit your use before trusting small differences."
     )
 
 
@@ -62,7 +63,8 @@ def _rows(card: ReportCard) -> list[list[str]]:
     tokens = f"{card.prompt_tokens} in, {card.completion_tokens} out"
     unscored = f"{card.unscored} of {card.items} ({format_number(card.unscored_rate, '0-1')})"
     return [
-        ["agreement with humans", _rate(card.agreement, card.agreement_ci), f"chance: {_rate(card.chance)}"],
+        ["agreement with humans", _rate(card.agreement, card.agreement_ci), f"coin flip: {_rate(card.chance)}"],
+        ["", "", f"always {card.constant_judge!r}: {_rate(card.constant)}"],
         ["both orders right", _rate(card.agreement_both_orders), ""],
         ["agreement without ties", _rate(card.agreement_without_ties), ""],
         ["Cohen's kappa", _rate(card.kappa, card.kappa_ci), "chance: 0"],
@@ -104,7 +106,7 @@ def render_comparison(cards: Sequence[ReportCard]) -> str:
         "protocol",
         "items",
         "agreement [95% CI]",
-        "chance",
+        "best constant",
         "kappa",
         "human-human",
         "consistency",
@@ -124,7 +126,7 @@ def render_comparison(cards: Sequence[ReportCard]) -> str:
             c.protocol,
             str(c.items),
             _rate(c.agreement, c.agreement_ci),
-            format_number(c.chance, "0-1"),
+            format_number(c.constant, "0-1"),
             format_number(c.kappa, "0-1"),
             format_number(c.human_agreement, "0-1"),
             format_number(c.position_consistency, "0-1"),

@@ -121,7 +121,7 @@ def test_card_of_a_judge_that_always_picks_the_longer_answer(scripted, tmp_path)
     assert card["first_position_rate"] == pytest.approx(8 / 14)
     assert card["position_consistency"] == pytest.approx(6 / 7)
     # Constant judges: always answer_1 4.5/7, always tie 4/7, always answer_2 2.5/7.
-    assert (card["chance_judge"], card["chance"]) == ("answer_1", pytest.approx(4.5 / 7))
+    assert (card["constant_judge"], card["constant"], card["chance"]) == ("answer_1", pytest.approx(4.5 / 7), 0.5)
     assert (card["items"], card["labelled"], card["annotators"], card["unscored"]) == (7, 7, 3, 0)
     assert card["calls"] == 14 and card["prompt_tokens"] == 14 * 100 and card["completion_tokens"] == 14 * 10
     assert card["agreement_ci"][0] <= card["agreement"] <= card["agreement_ci"][1]
@@ -160,7 +160,7 @@ def test_card_of_a_judge_that_agrees_with_the_humans(scripted, tmp_path):
     assert card["longer_preferred"] == {"share": 0.6, "n": 5}
     # One "first" per decisive item (6 of them), of 14 scored calls (item 5's two are "tie").
     assert card["first_position_rate"] == pytest.approx(6 / 14)
-    assert "Better than chance (0.6429)" in stdout
+    assert "Better than chance (0.5000; 0.6429 for a judge that always answers 'answer_1')" in stdout
 
 
 def test_compare_prints_one_table_across_cards(scripted, tmp_path):
@@ -179,7 +179,7 @@ def test_compare_prints_one_table_across_cards(scripted, tmp_path):
         "1.0000",
         "0.6000",
     )
-    assert row["first-position"] == "0.5714" and row["chance"] == "0.6429"
+    assert row["first-position"] == "0.5714" and row["best constant"] == "0.6429"
     second = dict(zip(header, [c.strip() for c in lines[3].strip("|").split("|")]))
     assert (second["judge"], second["first-position"], second["consistency"]) == ("first", "1.0000", "0.0000")
 
