@@ -199,3 +199,12 @@ def test_compare_of_a_file_that_is_not_a_card_exits_2(tmp_path):
     assert result.returncode == 2
     assert f"{bad}" in result.stderr and "not an evalkit report card" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_set_folder_with_a_broken_set_toml_exits_2(tmp_path):
+    folder = make_set(tmp_path / "own")
+    (folder / "set.toml").write_text('name = "own"\n[systems]\nanswer_1 = "answer_1.jsonl"\n')
+    result = evalkit("judge", "certify", "--set", folder, "--judge", "local")
+    assert result.returncode == 2
+    assert f"{folder / 'set.toml'}: not a labelled set's set.toml" in result.stderr
+    assert "Traceback" not in result.stderr
