@@ -22,7 +22,9 @@ def _rate(value: float | None, ci: tuple[float, float] | None = None) -> str:
 
 
 def _longer(p: LengthPreference) -> str:
-    return f"{format_number(p.share, '0-1')} of {p.n}"
+    if p.share is None:
+        return "n/a (no decisive verdict)"
+    return f"{format_number(p.share, '0-1')} of {p.n} decisive"
 
 
 def _judge_name(card: ReportCard) -> str:

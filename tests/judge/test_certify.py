@@ -125,7 +125,8 @@ def test_card_of_a_judge_that_always_picks_the_longer_answer(scripted, tmp_path)
     assert (card["items"], card["labelled"], card["annotators"], card["unscored"]) == (7, 7, 3, 0)
     assert card["calls"] == 14 and card["prompt_tokens"] == 14 * 100 and card["completion_tokens"] == 14 * 10
     assert card["agreement_ci"][0] <= card["agreement"] <= card["agreement_ci"][1]
-    assert "No better than chance" in stdout and "0.5714" in stdout
+    assert "No better than chance" in stdout and "0.5714 [" in stdout
+    assert "1.0000 of 6 decisive" in stdout and "humans: 0.6000 of 5 decisive" in stdout
     assert (out / "card.md").read_text() == stdout
     assert json.loads((out / "summary.json").read_text())["pairs"][0]["n"] == 7
 
@@ -137,6 +138,7 @@ def test_card_of_a_judge_that_always_picks_the_first_position(scripted, tmp_path
     # Every item a reconciled tie: half credit on the 6 decisive labels, full on item 5's tie.
     assert card["agreement"] == pytest.approx(4 / 7)
     assert card["longer_preferred"] == {"share": None, "n": 0}
+    assert "n/a (no decisive verdict)" in stdout
     assert card["human_longer_preferred"] == {"share": 0.6, "n": 5}
 
 
