@@ -168,11 +168,12 @@ def _gates(
 
 def evaluate(settings: RunSettings, *, progress: Progress | None = None) -> Evaluation:
     """Score, judge, analyse and check the gates of one run."""
-    from evalkit.judge_columns import judge_columns, run_judges
+    from evalkit.judge_columns import check_agreement_gates, judge_columns, run_judges
 
     checks = settings.checks
     gates = parse_rules(checks.fail_if)  # a bad rule fails before any scoring
     _preflight(checks, gates)
+    check_agreement_gates(gates, settings)
     comparison = _compare(settings) if settings.metrics else None
     if comparison is not None and progress is not None:
         progress.comparison_ready(comparison)

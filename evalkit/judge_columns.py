@@ -15,19 +15,31 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from evalkit.errors import InputError
+from evalkit.errors import ConfigError, InputError
 from evalkit.stats.analysis import JudgeColumn
 
 if TYPE_CHECKING:  # pragma: no cover
     from evalkit.config import RunSettings
     from evalkit.judge.types import JudgeRun
+    from evalkit.stats.gates import Gate
 
-__all__ = ["JudgeResult", "columns_from_pairs", "judge_columns", "load_judge_pairs", "run_judges"]
+__all__ = [
+    "AGREEMENT",
+    "JudgeResult",
+    "check_agreement_gates",
+    "columns_from_pairs",
+    "judge_columns",
+    "load_judge_pairs",
+    "run_judges",
+]
 
 #: Pair fields seen from system_a's side (flipped for system_b) and fields that
 #: do not depend on the side.
 _SIDED = ("win_rate", "decisive_win_rate", "mean_p_win")
-_NEUTRAL = ("position_consistency", "first_position_rate")
+_NEUTRAL = ("position_consistency", "first_position_rate", "agreement")
+#: The judge value that gates on agreement with human labels: a pair's
+#: ``human_agreement.accuracy``; in single mode a system's Spearman rho.
+AGREEMENT = "agreement"
 
 
 @dataclass(frozen=True)
@@ -110,6 +122,7 @@ def columns_from_pairs(pairs: Sequence[Mapping[str, object]], *, baseline: str |
     >>> columns_from_pairs([{"system_a": "new", "system_b": "main", "win_rate": 0.4}], baseline="main")
     [JudgeColumn(system='new', metric='win_rate', value=0.4, per_item=None)]
     """
+    pairs = [_with_agreement(p) for p in pairs]
     systems = dict.fromkeys(str(p[k]) for p in pairs for k in ("system_a", "system_b") if k in p)
     out: list[JudgeColumn] = []
     for system in systems:
@@ -125,6 +138,33 @@ def columns_from_pairs(pairs: Sequence[Mapping[str, object]], *, baseline: str |
                 value = 1.0 - value
             out.append(JudgeColumn(system, key, value))
     return out
+
+
+def _with_agreement(pair: Mapping[str, object]) -> Mapping[str, object]:
+    """A pair record with its ``agreement`` (``human_agreement.accuracy``) on top, when labels measured it."""
+    human = pair.get("human_agreement")
+    if isinstance(human, Mapping) and AGREEMENT not in pair:
+        return {**pair, AGREEMENT: human.get("accuracy")}
+    return pair
+
+
+def check_agreement_gates(gates: Sequence[Gate], settings: RunSettings) -> None:
+    """A gate on ``agreement`` needs human labels in the ``[judge]`` table (or
+    a judge summary that has them): refused before anything runs, never a
+    silent pass."""
+    if not any(g.metric == AGREEMENT for g in gates) or settings.checks.judge_summary is not None:
+        return
+    table = settings.judge or {}
+    tables: list[Mapping[str, object]] = [table]
+    tables += [sub for sub in (table.get("pairwise"), table.get("single")) if isinstance(sub, Mapping)]
+    if any("labels" in t for t in tables):
+        return
+    rule = next(g.rule for g in gates if g.metric == AGREEMENT)
+    where = f"{settings.source}: " if settings.source else ""
+    raise ConfigError(
+        f"{where}gate {rule!r} measures the judge against human labels, but no labels are given",
+        hint='add labels = "FILE" to the [judge] table (format: docs/judge.md, "Human labels")',
+    )
 
 
 def judge_columns(
@@ -143,12 +183,21 @@ def judge_columns(
 def _run_columns(run: JudgeRun, baseline: str | None) -> list[JudgeColumn]:
     """A run's values; ``win_rate`` and ``judge_score`` carry their per-item
     verdicts (both orders of an item already reconciled), for intervals."""
+    from evalkit.judge.agreement_report import human_agreement_record, single_agreement_of
+
     if run.mode == "single":
-        return [
+        columns = [
             JudgeColumn(s.system, "judge_score", s.mean, tuple(run.single_item_scores(s.system))) for s in run.singles
         ]
+        for a in (single_agreement_of(run, s.system) for s in run.singles):
+            if a is not None and a.system is not None:
+                columns.append(JudgeColumn(a.system, AGREEMENT, a.spearman))
+        return columns
     columns = []
-    for column in columns_from_pairs([p.to_dict() for p in run.pairs], baseline=baseline):
+    records = [
+        {**p.to_dict(), "human_agreement": human_agreement_record(run, (p.system_a, p.system_b))} for p in run.pairs
+    ]
+    for column in columns_from_pairs(records, baseline=baseline):
         if column.metric == "win_rate":
             opponent = _opponent(run, column.system, baseline)
             per_item = tuple(run.pair_item_scores(column.system, opponent, probabilities=False))

@@ -11,11 +11,14 @@ The layers, each importing only the ones below it:
     cache      SQLite cache of parsed calls
     calls      checks, request parameters, rendering and keying every call
     aggregate  pure: swap reconciliation, items, summaries, Bradley-Terry
+    labels     human labels (JSONL/CSV/TSV) read and checked into ``HumanLabels``
+    agreement  pure: the verdicts' agreement with human labels, with intervals
     client     the only module that knows HTTP (retries: :mod:`evalkit.retry`)
     send       probe, concurrency, budget, parsing and cache writes
     server     endpoints; the local judge started lazily and shared
     run        ``run_judge(settings, inputs, mode=...) -> JudgeRun``
     report     ``summary.json``, ``judgments.jsonl``, the markdown section
+               (``agreement_report``: its agreement tables)
     cli        ``evalkit judge`` and the ``[judge]`` table (printing lives here)
 
 Importing this package is light: openai loads only when a run talks to a server.
@@ -24,6 +27,7 @@ Importing this package is light: openai loads only when a run talks to a server.
 from __future__ import annotations
 
 __all__ = [
+    "HumanLabels",
     "JudgeData",
     "JudgeInputs",
     "JudgeRun",
@@ -31,8 +35,11 @@ __all__ = [
     "JudgeSettings",
     "JudgeSpec",
     "Template",
+    "load_labels",
     "load_template",
+    "pairwise_agreement",
     "run_judge",
+    "single_agreement",
 ]
 
 from typing import TYPE_CHECKING
@@ -40,12 +47,18 @@ from typing import TYPE_CHECKING
 from evalkit._lazy import lazy_getattr
 
 if TYPE_CHECKING:
+    from evalkit.judge.agreement import pairwise_agreement, single_agreement
+    from evalkit.judge.labels import HumanLabels, load_labels
     from evalkit.judge.run import run_judge
     from evalkit.judge.server import JudgeServers
     from evalkit.judge.templates import load_template
     from evalkit.judge.types import JudgeData, JudgeInputs, JudgeRun, JudgeSettings, JudgeSpec, Template
 
 _LAZY = {
+    "HumanLabels": "evalkit.judge.labels",
+    "load_labels": "evalkit.judge.labels",
+    "pairwise_agreement": "evalkit.judge.agreement",
+    "single_agreement": "evalkit.judge.agreement",
     "JudgeData": "evalkit.judge.types",
     "JudgeInputs": "evalkit.judge.types",
     "JudgeRun": "evalkit.judge.types",

@@ -335,33 +335,52 @@ def _pair_result(
 # -- single -----------------------------------------------------------------------
 
 
-def _correlation(kind: str) -> Callable[[np.ndarray, np.ndarray], float]:
-    from scipy import stats
+def _spearman_rows(judge: np.ndarray, human: np.ndarray) -> np.ndarray:
+    """Spearman's rho of each row: the Pearson correlation of the average ranks (NaN for a constant row)."""
+    import numpy as np
+    from scipy.stats import rankdata
 
-    def compute(judge: np.ndarray, human: np.ndarray) -> float:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # constant input: NaN, reported as None
-            result = stats.spearmanr(judge, human) if kind == "spearman" else stats.kendalltau(judge, human)
-        return float(result.statistic)
+    rj, rh = rankdata(judge, axis=1), rankdata(human, axis=1)
+    rj, rh = rj - rj.mean(axis=1, keepdims=True), rh - rh.mean(axis=1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out: np.ndarray = (rj * rh).sum(axis=1) / np.sqrt((rj * rj).sum(axis=1) * (rh * rh).sum(axis=1))
+    return out
 
-    return compute
+
+def _kendall_rows(judge: np.ndarray, human: np.ndarray) -> np.ndarray:
+    """Kendall's tau-b of each row (scipy.stats.kendalltau; NaN for a constant row)."""
+    import numpy as np
+    from scipy.stats import kendalltau
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # constant input: NaN, reported as None
+        return np.array([float(kendalltau(j, h).statistic) for j, h in zip(judge, human)])
+
+
+def _mae_rows(judge: np.ndarray, human: np.ndarray) -> np.ndarray:
+    import numpy as np
+
+    out: np.ndarray = np.abs(judge - human).mean(axis=1)
+    return out
+
+
+_SINGLE_STATISTICS: dict[str, tuple[Callable[[np.ndarray, np.ndarray], np.ndarray], float, float]] = {
+    "spearman": (_spearman_rows, -1.0, 1.0),
+    "kendall": (_kendall_rows, -1.0, 1.0),
+    "mae": (_mae_rows, 0.0, float("inf")),
+}
 
 
 def _single_numbers(judge: np.ndarray, human: np.ndarray, rounds: int, seed: int) -> dict[str, Any]:
     import numpy as np
 
-    statistics: dict[str, tuple[Callable[[np.ndarray, np.ndarray], float], float, float]] = {
-        "spearman": (_correlation("spearman"), -1.0, 1.0),
-        "kendall": (_correlation("kendall"), -1.0, 1.0),
-        "mae": (lambda j, h: float(np.abs(j - h).mean()), 0.0, float("inf")),
-    }
     out: dict[str, Any] = {}
     index = np.random.default_rng(seed).integers(0, len(judge), size=(rounds, len(judge))) if rounds > 0 else None
-    for name, (statistic, low, high) in statistics.items():
-        out[name] = _value(statistic(judge, human)) if len(judge) > 1 or name == "mae" else None
+    for name, (statistic, low, high) in _SINGLE_STATISTICS.items():
+        point = statistic(judge[None, :], human[None, :])[0]
+        out[name] = _value(float(point)) if len(judge) > 1 or name == "mae" else None
         if index is not None and out[name] is not None:
-            samples = np.array([statistic(judge[i], human[i]) for i in index])
-            out[f"{name}_ci"] = _interval(samples, low, high)
+            out[f"{name}_ci"] = _interval(statistic(judge[index], human[index]), low, high)
     return out
 
 

@@ -27,8 +27,9 @@ from evalkit.judge.types import JudgeData, JudgeSettings, JudgeSpec, Mode, Progr
 from evalkit.settings import add_arguments, arguments_given, path_settings, setting_names, validate
 
 if TYPE_CHECKING:
+    from evalkit.judge.labels import HumanLabels
     from evalkit.judge.server import JudgeServers
-    from evalkit.judge.types import JudgeRun
+    from evalkit.judge.types import JudgeInputs, JudgeRun
 
 __all__ = [
     "CONFIG_KEYS",
@@ -249,9 +250,25 @@ def run_spec(spec: JudgeSpec, *, servers: JudgeServers, progress: Progress | Non
     from evalkit.judge.run import api_key_from_env, run_judge
 
     inputs = load_inputs(spec.data)
+    labels = _labels(spec, inputs)
     api_key = api_key_from_env(spec.settings)
-    run = run_judge(spec.settings, inputs, mode=spec.mode, api_key=api_key, server=servers, progress=progress)
+    run = run_judge(
+        spec.settings, inputs, mode=spec.mode, api_key=api_key, server=servers, progress=progress, labels=labels
+    )
     return run, ExitCode.BUDGET_STOPPED if run.stopped else ExitCode.OK
+
+
+def _labels(spec: JudgeSpec, inputs: JudgeInputs) -> HumanLabels | None:
+    """The spec's human labels, read and checked before anything is sent."""
+    from evalkit.judge.labels import load_labels, load_prompt_ids
+
+    data = spec.data
+    if data.labels is None:
+        if data.id_field is not None:
+            raise ConfigError(f"{spec.where}: id_field is set but no labels", hint="give --labels FILE, or drop it")
+        return None
+    ids = load_prompt_ids(data.prompts, data.id_field) if data.prompts and data.id_field else None
+    return load_labels(data.labels, mode=spec.mode, n_items=inputs.n_items, systems=list(inputs.systems), ids=ids)
 
 
 class _Bar(Progress):

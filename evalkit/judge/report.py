@@ -14,6 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from evalkit.formatting import format_number, markdown_table
 from evalkit.jsonable import jsonable
+from evalkit.judge.agreement_report import agreement_markdown
 from evalkit.judge.types import ItemVerdict, JudgeRun, OrderCall
 
 __all__ = ["judgments_jsonl", "public_url", "render_markdown", "report_texts", "summary_dict", "write_report"]
@@ -38,6 +39,12 @@ def _settings(run: JudgeRun) -> dict[str, Any]:
     return out
 
 
+def _with_agreement(run: JudgeRun, record: dict[str, Any], systems: tuple[str, ...]) -> dict[str, Any]:
+    from evalkit.judge.agreement_report import human_agreement_record
+
+    return {**record, "human_agreement": human_agreement_record(run, systems)}
+
+
 def summary_dict(run: JudgeRun) -> dict[str, Any]:
     """The JSON-ready summary of a run (what ``summary.json`` holds)."""
     from evalkit import __version__
@@ -58,9 +65,9 @@ def summary_dict(run: JudgeRun) -> dict[str, Any]:
             "swap": s.swap if pairwise else None,
             "baseline": s.baseline,
         },
-        "pairs": [p.to_dict() for p in run.pairs] if pairwise else None,
+        "pairs": [_with_agreement(run, p.to_dict(), (p.system_a, p.system_b)) for p in run.pairs] if pairwise else None,
         "ratings": [r.to_dict() for r in run.ratings] if run.ratings else None,
-        "systems": [r.to_dict() for r in run.singles] if not pairwise else None,
+        "systems": [_with_agreement(run, r.to_dict(), (r.system,)) for r in run.singles] if not pairwise else None,
         "stopped": run.stopped,
         "evalkit_version": __version__,
         "settings": _settings(run),
@@ -173,6 +180,7 @@ def render_markdown(run: JudgeRun, *, heading_level: int = 2) -> str:
     )
     lines.append("")
     lines += _pairwise_lines(run) if run.mode == "pairwise" else _single_lines(run)
+    lines += agreement_markdown(run)
     lines += [
         "",
         f"Calls: {s.calls} ({s.cache_hits} from the cache, {s.failed_calls} unscored); "

@@ -25,6 +25,7 @@ from collections.abc import Iterator, Mapping
 
 from evalkit.errors import ConfigError
 from evalkit.judge.aggregate import assemble, run_stats
+from evalkit.judge.agreement import PairAgreement, SingleAgreement, pairwise_agreement, single_agreement
 from evalkit.judge.cache import JudgeCache, default_cache_path
 from evalkit.judge.calls import (
     Messages,
@@ -36,6 +37,7 @@ from evalkit.judge.calls import (
     server_identity,
     signature,
 )
+from evalkit.judge.labels import HumanLabels
 from evalkit.judge.protocols import parse_verdict
 from evalkit.judge.render import new_nonce
 from evalkit.judge.send import Endpoint, SendResult, send_calls
@@ -54,7 +56,7 @@ from evalkit.judge.types import (
 )
 from evalkit.settings import validate
 
-__all__ = ["api_key_from_env", "cache_path", "run_judge"]
+__all__ = ["agreement_of", "api_key_from_env", "cache_path", "run_judge"]
 
 
 def api_key_from_env(settings: JudgeSettings, environ: Mapping[str, str] = os.environ) -> str | None:
@@ -177,6 +179,7 @@ def run_judge(
     server: JudgeServers | None = None,
     progress: Progress | None = None,
     nonce: str | None = None,
+    labels: HumanLabels | None = None,
 ) -> JudgeRun:
     """Run the judge over ``inputs``.
 
@@ -184,7 +187,9 @@ def run_judge(
     used only to talk to the server, never stored. ``server`` provides the
     endpoint and starts the local judge when a call must be sent; give the
     same provider to several runs to share one local server (without one, a
-    local server of this run's own is stopped when it ends).
+    local server of this run's own is stopped when it ends). With
+    ``labels`` (:func:`evalkit.judge.labels.load_labels`), the run's
+    ``agreement`` measures the verdicts against them.
     """
     started = time.perf_counter()
     prep = _prepare(settings, inputs, mode, nonce)
@@ -214,7 +219,8 @@ def run_judge(
         "retries": sent.retries,
         "probe_requests": sent.probe_requests,
     }
-    return _result(prep, mode, records, counters, endpoint, stopped=sent.stopped, started=started)
+    run = _result(prep, mode, records, counters, endpoint, stopped=sent.stopped, started=started)
+    return dataclasses.replace(run, agreement=agreement_of(run, labels), labels=labels) if labels is not None else run
 
 
 def _result(
@@ -267,3 +273,14 @@ def _result(
         stopped=stopped,
         estimate=estimate,
     )
+
+
+def agreement_of(run: JudgeRun, labels: HumanLabels) -> tuple[PairAgreement | SingleAgreement, ...]:
+    """The run's agreement with ``labels``: one per judged pair (or system)
+    that has labelled, scored items; 1,000 bootstrap rounds, seed 0."""
+    found: list[PairAgreement | SingleAgreement | None]
+    if run.mode == "pairwise":
+        found = [pairwise_agreement(run.items, labels, p.system_a, p.system_b) for p in run.pairs]
+    else:
+        found = [single_agreement(run.items, labels, s.system) for s in run.singles]
+    return tuple(a for a in found if a is not None)

@@ -35,6 +35,7 @@ from evalkit.settings import setting
 
 if TYPE_CHECKING:  # agreement.py builds on these types; the run only carries its results
     from evalkit.judge.agreement import PairAgreement, SingleAgreement
+    from evalkit.judge.labels import HumanLabels
 
 __all__ = [
     "CallRecord",
@@ -613,6 +614,8 @@ class JudgeRun:
     estimate: DryRunEstimate | None = None
     #: agreement with human labels (``labels``): one per pair, or per system in single mode
     agreement: tuple[PairAgreement | SingleAgreement, ...] = ()
+    #: the human labels the agreement was measured against (``None`` without)
+    labels: HumanLabels | None = None
 
     def pair(self, system_a: str, system_b: str) -> PairSummary:
         """The summary of the pair judged as (``system_a``, ``system_b``)."""

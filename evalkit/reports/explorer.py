@@ -206,8 +206,9 @@ def explorer_data_from(
     )
 
 
-def judge_item(verdict: ItemVerdict) -> JudgeItem:
-    """The explorer's view of one reconciled item of a judge run."""
+def judge_item(verdict: ItemVerdict, human: str | None = None) -> JudgeItem:
+    """The explorer's view of one reconciled item of a judge run; ``human``
+    is the human label as an outcome from system_a's side, when labels were given."""
     calls = tuple(OrderVerdict(c.order, c.label, c.raw_answer, c.unscored) for c in verdict.calls)
     flags = dict.fromkeys(
         f"possible_injection: answer of {system!r}: {', '.join(reasons)}"
@@ -224,6 +225,8 @@ def judge_item(verdict: ItemVerdict) -> JudgeItem:
         calls=calls,
         flags=tuple(flags),
         unscored=verdict.unscored,
+        human=human,
+        agrees_with_human=None if human is None or verdict.outcome is None else human == verdict.outcome,
     )
 
 

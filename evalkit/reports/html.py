@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from evalkit.reports.atomic import write_text_atomic
 
 if TYPE_CHECKING:
+    from evalkit.judge.types import JudgeRun
     from evalkit.reports.explorer import ExplorerData
     from evalkit.runner import Comparison
     from evalkit.stats.analysis import Analysis
@@ -481,6 +482,20 @@ def _metric_sections(comparison: Comparison, analysis: Analysis, pairs: Sequence
     return parts
 
 
+def _agreement_section(runs: Sequence[JudgeRun]) -> list[str]:
+    """The judge's agreement with human labels (categories come from the labels file: escaped)."""
+    from evalkit.judge.agreement_report import agreement_tables
+
+    parts: list[str] = []
+    for run in runs:
+        tables, note = agreement_tables(run)
+        for title, header, rows in tables:
+            parts += [f"<h3>{_e(title)} ({_e(run.mode)})</h3>", _table(header, rows)]
+        if tables:
+            parts.append(f'<p class="muted">{_e(note)}</p>')
+    return ['<h2 id="judge-agreement">Judge: agreement with human labels</h2>', *parts] if parts else []
+
+
 def _closing_sections(comparison: Comparison, analysis: Analysis) -> list[str]:
     parts = []
     notes = [f"{s} / {m}: {st.note}" for (s, m), st in analysis.stats.items() if st.note]
@@ -509,12 +524,14 @@ def render_html(
     title: str = "evalkit comparison",
     explorer: ExplorerData | None = None,
     judge_pairs: Sequence[Mapping[str, Any]] = (),
+    judge_runs: Sequence[JudgeRun] = (),
 ) -> str:
     """The whole page as one string (see the module docstring).
 
     With ``explorer``, the item explorer (:mod:`evalkit.reports.explorer`)
     follows the figures, and a click on a point or bar opens its items there.
-    ``judge_pairs`` (the judge's pair records) draw the judge's figures.
+    ``judge_pairs`` (the judge's pair records) draw the judge's figures;
+    ``judge_runs`` with human labels add their agreement tables.
     """
     baseline = analysis.baseline
     parts = _head(title, explorer is not None)
@@ -527,6 +544,7 @@ def render_html(
     parts += _gates_section(gates)
     parts += _scores_section(analysis)
     parts += _metric_sections(comparison, analysis, judge_pairs)
+    parts += _agreement_section(judge_runs)
     if explorer is not None:
         from evalkit.reports.explorer import render_explorer
 

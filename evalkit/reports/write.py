@@ -56,15 +56,24 @@ def _statistics_json(evaluation: Evaluation) -> str:
 
 def _html(evaluation: Evaluation) -> str:
     """``report.html``: the figures, then the item explorer."""
+    from evalkit.judge.agreement_report import human_outcomes
     from evalkit.reports.explorer import explorer_data_from, judge_item
     from evalkit.reports.html import render_html
 
     comparison, analysis = evaluation.comparison, evaluation.analysis
     assert comparison is not None and analysis is not None
-    items = [judge_item(v) for run in evaluation.judge_runs for v in run.items]
+    items = []
+    for run in evaluation.judge_runs:
+        humans = human_outcomes(run)
+        items += [
+            judge_item(v, humans.get((v.systems[0], v.systems[-1], v.item)) if v.mode == "pairwise" else None)
+            for v in run.items
+        ]
     explorer = explorer_data_from(comparison, items, prompts=comparison.prompts, baseline=comparison.baseline)
     pairs = [pair.to_dict() for run in evaluation.judge_runs for pair in run.pairs]
-    return render_html(comparison, analysis, evaluation.gates, explorer=explorer, judge_pairs=pairs)
+    return render_html(
+        comparison, analysis, evaluation.gates, explorer=explorer, judge_pairs=pairs, judge_runs=evaluation.judge_runs
+    )
 
 
 def report_files(evaluation: Evaluation, out_dir: Path) -> dict[Path, str]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from evalkit.judge.agreement import majority_label, pairwise_agreement, single_agreement
 from evalkit.judge.aggregate import reconcile
+from evalkit.judge.agreement import majority_label, pairwise_agreement, single_agreement
 from evalkit.judge.labels import HumanLabels, PairLabel, ScoreLabel
 from evalkit.judge.types import CallRecord, ItemVerdict, OrderCall, Verdict
 
@@ -182,3 +182,17 @@ def test_single_constant_scores_have_no_correlation():
     a = single_agreement(items, labels, "s", rounds=100)
     assert (a.spearman, a.kendall, a.spearman_ci) == (None, None, None)
     assert a.mae == pytest.approx((3 + 2 + 1) / 3)
+
+
+def test_spearman_matches_scipy_on_scores_with_ties():
+    import random
+
+    from scipy.stats import spearmanr
+
+    rng = random.Random(5)
+    judge = [float(rng.randint(1, 4)) for _ in range(40)]
+    human = [float(rng.randint(1, 10)) for _ in range(40)]
+    items = [ItemVerdict("single", i, ("s",), (), score) for i, score in enumerate(judge)]
+    labels = HumanLabels("single", "l.csv", scores=tuple(ScoreLabel(i, "s", h) for i, h in enumerate(human)))
+    a = single_agreement(items, labels, "s", rounds=0)
+    assert a.spearman == pytest.approx(spearmanr(judge, human).statistic, abs=1e-12)
