@@ -26,7 +26,7 @@ LengthPreference(share=1.0, n=2)
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, Any
 
 from evalkit.errors import InputError
@@ -83,8 +83,6 @@ def human_sides(labels: HumanLabels, system_a: str, system_b: str) -> dict[int, 
 
 
 def _constant(items: Sequence[ItemVerdict], outcome: str) -> list[ItemVerdict]:
-    from dataclasses import replace
-
     return [
         replace(i, outcome=outcome, score=_SCORE[outcome], p_win=_SCORE[outcome], consistent=True, unscored=None)
         for i in items
@@ -142,13 +140,13 @@ def build_card(
         labelled=agreement.n if agreement is not None else 0,
         annotators=agreement.n_annotators if agreement is not None else labels.n_annotators(system_a, system_b),
         agreement=agreement.accuracy if agreement is not None else None,
-        agreement_ci=_ci(agreement, "accuracy_ci"),
+        agreement_ci=agreement.accuracy_ci if agreement is not None else None,
         agreement_both_orders=agreement.accuracy_both if agreement is not None else None,
         agreement_without_ties=agreement.agreement_without_ties if agreement is not None else None,
         kappa=agreement.kappa if agreement is not None else None,
-        kappa_ci=_ci(agreement, "kappa_ci"),
+        kappa_ci=agreement.kappa_ci if agreement is not None else None,
         human_agreement=agreement.human_human_agreement if agreement is not None else None,
-        human_agreement_ci=_ci(agreement, "human_human_agreement_ci"),
+        human_agreement_ci=agreement.human_human_agreement_ci if agreement is not None else None,
         chance=CHANCE,
         constant=constant_agreement,
         constant_judge={"a": system_a, "b": system_b}.get(constant, "tie"),
@@ -163,11 +161,6 @@ def build_card(
         cost=s.cost,
         wall_s=s.duration_s,
     )
-
-
-def _ci(agreement: PairAgreement | None, name: str) -> tuple[float, float] | None:
-    value = getattr(agreement, name, None) if agreement is not None else None
-    return (float(value[0]), float(value[1])) if value is not None else None
 
 
 def card_from_dict(data: Mapping[str, Any], *, path: str) -> ReportCard:
