@@ -90,16 +90,19 @@ def _constant(items: Sequence[ItemVerdict], outcome: str) -> list[ItemVerdict]:
     ]
 
 
-def best_constant(items: Sequence[ItemVerdict], labels: HumanLabels, system_a: str, system_b: str) -> tuple[str, float]:
+def best_constant(
+    items: Sequence[ItemVerdict], labels: HumanLabels, system_a: str, system_b: str
+) -> tuple[str | None, float | None]:
     """The best constant judge on ``items`` (always ``"a"``, ``"b"`` or
     ``"tie"``) and its agreement with the humans, by the same statistic as the
-    judge's (``pairwise_agreement``'s ``accuracy``)."""
+    judge's (``pairwise_agreement``'s ``accuracy``); ``(None, None)`` when no
+    scored item has a label."""
     from evalkit.judge.agreement import pairwise_agreement
 
-    best: tuple[str, float] = ("tie", 0.0)
+    best: tuple[str | None, float | None] = (None, None)
     for name, outcome in CONSTANT_JUDGES.items():
         result = pairwise_agreement(_constant(items, outcome), labels, system_a, system_b, rounds=0)
-        if result is not None and result.accuracy is not None and result.accuracy > best[1]:
+        if result is not None and result.accuracy is not None and (best[1] is None or result.accuracy > best[1]):
             best = (name, result.accuracy)
     return best
 
@@ -149,7 +152,7 @@ def build_card(
         human_agreement_ci=agreement.human_human_agreement_ci if agreement is not None else None,
         chance=CHANCE,
         constant=constant_agreement,
-        constant_judge={"a": system_a, "b": system_b}.get(constant, "tie"),
+        constant_judge={"a": system_a, "b": system_b, "tie": "tie"}.get(constant or ""),
         position_consistency=summary.position_consistency,
         first_position_rate=summary.first_position_rate,
         longer_preferred=length_preference(judge_sides(items), lengths),
@@ -227,8 +230,8 @@ class ReportCard:
     human_agreement: float | None
     human_agreement_ci: tuple[float, float] | None
     chance: float
-    constant: float
-    constant_judge: str
+    constant: float | None
+    constant_judge: str | None
     position_consistency: float | None
     first_position_rate: float | None
     longer_preferred: LengthPreference

@@ -38,7 +38,7 @@ def verdict(card: ReportCard) -> str:
     low, high = card.agreement_ci
     chance = format_number(card.chance, "0-1")
     constant = f"{format_number(card.constant, '0-1')} for a judge that always answers {card.constant_judge!r}"
-    if low <= max(card.chance, card.constant):
+    if low <= max(card.chance, card.constant or 0.0):
         return (
             f"No better than chance on this set: the interval of its agreement with humans reaches the "
             f"coin flip's {chance} or the {constant}. Do not use this judge to decide which answer is better; "
@@ -57,16 +57,17 @@ def verdict(card: ReportCard) -> str:
 
 
 def _rows(card: ReportCard) -> list[list[str]]:
-    human_ceiling = (
-        _rate(card.human_agreement, card.human_agreement_ci)
-        if card.human_agreement is not None
-        else "n/a (one annotator)"
+    human_ceiling = _rate(card.human_agreement, card.human_agreement_ci)
+    if card.human_agreement is None:
+        human_ceiling = "n/a (one annotator)" if card.annotators < 2 else "n/a (no labelled, scored item)"
+    constant = (
+        f"always {card.constant_judge!r}: {_rate(card.constant)}" if card.constant_judge else "always one verdict: n/a"
     )
     tokens = f"{card.prompt_tokens} in, {card.completion_tokens} out"
     unscored = f"{card.unscored} of {card.items} ({format_number(card.unscored_rate, '0-1')})"
     return [
         ["agreement with humans", _rate(card.agreement, card.agreement_ci), f"coin flip: {_rate(card.chance)}"],
-        ["", "", f"always {card.constant_judge!r}: {_rate(card.constant)}"],
+        ["", "", constant],
         ["both orders right", _rate(card.agreement_both_orders), ""],
         ["agreement without ties", _rate(card.agreement_without_ties), ""],
         ["Cohen's kappa", _rate(card.kappa, card.kappa_ci), "chance: 0"],

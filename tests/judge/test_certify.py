@@ -210,3 +210,12 @@ def test_a_set_folder_with_a_broken_set_toml_exits_2(tmp_path):
     assert result.returncode == 2
     assert f"{folder / 'set.toml'}: not a labelled set's set.toml" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_judge_whose_every_answer_is_unscored_gets_no_verdict_never_a_zero(scripted, tmp_path):
+    card, stdout, _ = certify(scripted(lambda request, n: Reply("I cannot decide.")), tmp_path, "mute")
+    assert (card["unscored"], card["unscored_rate"], card["labelled"]) == (7, 1.0, 0)
+    assert card["agreement"] is None and card["kappa"] is None and card["human_agreement"] is None
+    assert (card["constant"], card["constant_judge"]) == (None, None)
+    assert "No verdict: no item had both a human label and a scored judge verdict." in stdout
+    assert "n/a (no labelled, scored item)" in stdout and "always one verdict: n/a" in stdout
