@@ -193,7 +193,7 @@ def test_an_unknown_set_exits_2_listing_the_shipped_sets():
     assert "llmbar-natural" in result.stderr and "pandalm-test" in result.stderr
     assert "Traceback" not in result.stderr
     shown = evalkit("judge", "certify", "--help")
-    assert shown.returncode == 0 and "(llmbar-natural, pandalm-test)" in " ".join(shown.stdout.split())
+    assert shown.returncode == 0 and "(llmbar-natural,pandalm-test)" in "".join(shown.stdout.split())
 
 
 def test_compare_of_a_file_that_is_not_a_card_exits_2(tmp_path):
