@@ -47,6 +47,8 @@ demo: $(CORE)
 	  echo "== installing MAUVE's featurizer and the local judge (first time: 10-15 min) =="; \
 	fi
 	@$(MAKE) --no-print-directory install
+	@echo "== the local judge's report card: how far to trust it (10 human-labelled pairs; cached after the first run) =="
+	$(VENV)/bin/evalkit judge certify --set pandalm-test --judge local --protocol grammar --limit 10 --out reports/demo/certify
 	$(VENV)/bin/evalkit run datasets/demo/demo.toml
 
 # The habits that keep the code in shape run first: lint, format, types.
