@@ -24,7 +24,7 @@ $(CORE): pyproject.toml | $(PY)
 # for later installs.
 $(STAMP): pyproject.toml $(CORE)
 	$(PIP) install torch==2.13.0
-	$(PIP) install -e '.[mauve,local,test]'
+	$(PIP) install -e '.[mauve,local,test,dask]'
 	touch $@
 
 install: $(STAMP)
