@@ -27,7 +27,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
-from evalkit.errors import EngineError, InputError, MissingDependencyError
+from evalkit.errors import ConfigError, EngineError, InputError, MissingDependencyError
+from evalkit.frames import FrameColumns, frame_columns, part_inputs
 from evalkit.loading import (
     InputSpec,
     check_prediction_count,
@@ -44,11 +45,10 @@ from evalkit.runner import Comparison, Options, _Inputs, _score_all, build_metri
 if TYPE_CHECKING:  # pragma: no cover
     from distributed import Client
 
-__all__ = ["CONNECT_TIMEOUT", "DEFAULT_PARTITION_SIZE", "compare_files", "compare_frame", "connect"]
+__all__ = ["CONNECT_TIMEOUT", "DaskSetup", "compare_files", "compare_frame", "connect"]
 
 #: seconds to wait for a scheduler before giving up
 CONNECT_TIMEOUT = 5
-DEFAULT_PARTITION_SIZE = 50_000
 #: packages whose versions change numbers: client and workers must agree
 _PINNED = ("evalkit", "sacrebleu", "rouge_score", "numpy", "rapidfuzz")
 _INSTALL = "pip install 'evalkit[dask]'"
@@ -97,27 +97,39 @@ def check_versions(client: Client) -> None:
                 )
 
 
+def _local_cluster() -> Any:
+    """A LocalCluster on this machine: one single-threaded worker process per core."""
+    from distributed import LocalCluster
+
+    from evalkit.parallel import available_cores
+
+    try:
+        return LocalCluster(
+            n_workers=available_cores(),
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=":0",
+            silence_logs=logging.CRITICAL,
+        )
+    except (RuntimeError, OSError, TimeoutError) as exc:
+        raise EngineError(
+            f"could not start a local Dask cluster: {exc}",
+            hint="in a script, call evalkit from under `if __name__ == '__main__':` (workers start a fresh Python), "
+            "or give --scheduler tcp://HOST:PORT",
+        ) from None
+
+
 @contextlib.contextmanager
 def connect(scheduler: str | None) -> Iterator[Client]:
     """A client of the scheduler at ``scheduler``, or of a new LocalCluster
     (one single-threaded worker process per core) when it is ``None``."""
     try:
-        from distributed import Client, LocalCluster
+        from distributed import Client
     except ImportError:
         raise MissingDependencyError("dask and distributed (for --engine dask)", install=_INSTALL) from None
     with contextlib.ExitStack() as stack:
         if scheduler is None:
-            from evalkit.parallel import available_cores
-
-            cluster = LocalCluster(
-                n_workers=available_cores(),
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=None,
-                silence_logs=logging.ERROR,
-            )
-            stack.enter_context(cluster)
-            address: Any = cluster
+            address: Any = stack.enter_context(_local_cluster())
         else:
             address = scheduler
         try:
@@ -169,25 +181,8 @@ def _score_file_part(metrics: Sequence[Metric], source: FileSource, k: int) -> d
 
 
 def _score_frame_part(metrics: Sequence[Metric], columns: FrameColumns, part: Any) -> dict[str, list[MetricResult]]:
-    systems = {name: _texts(part[name]) for name in columns.systems}
-    references = None
-    if columns.references:
-        references = [tuple(_reference_entries(row)) for row in zip(*(part[c] for c in columns.references))]
+    systems, references, _ = part_inputs(part, columns)
     return _score_systems(metrics, systems, references)
-
-
-def _texts(column: Any) -> list[str | None]:
-    """A column's values with pandas' missing values (None, NaN, pd.NA) as None."""
-    import pandas as pd
-
-    return [None if not isinstance(v, str) and pd.isna(v) else v for v in column.tolist()]
-
-
-def _reference_entries(row: Sequence[Any]) -> list[str]:
-    out: list[str] = []
-    for entry in row:
-        out.extend([entry] if isinstance(entry, str) else list(entry))
-    return out
 
 
 # -- on the client ----------------------------------------------------------------------
@@ -308,33 +303,34 @@ def compare_frame(
     metrics: Sequence[str],
     setup: DaskSetup,
 ) -> Comparison:
-    """``runner.compare`` over a pandas or Dask DataFrame: ``references``
-    names its reference column(s); every other column is a system."""
-    import dask.dataframe as dd
-
-    ref_columns = [references] if isinstance(references, str) else list(references or [])
-    missing = [c for c in ref_columns if c not in frame.columns]
-    if missing:
-        raise InputError(f"no column {missing[0]!r} in the frame (columns: {', '.join(map(str, frame.columns))})")
-    systems = [str(c) for c in frame.columns if c not in ref_columns]
-    if not isinstance(frame, dd.DataFrame):
-        frame = dd.from_pandas(frame, chunksize=setup.partition_size, sort=False)
+    """``runner.compare`` over a pandas or Dask DataFrame (:mod:`evalkit.frames`),
+    its partitions scored on a Dask cluster."""
+    try:
+        import dask.dataframe as dd
+    except ImportError:
+        raise MissingDependencyError("dask (for engine='dask')", install=_INSTALL) from None
+    columns = frame_columns(frame, references=references, prompts=None)
     names = registry.expand(list(metrics))
     parted, whole_names = _split_metrics(names, setup.options)
     if whole_names:
-        raise InputError(
+        raise ConfigError(
             f"{', '.join(whole_names)} cannot be merged from partitions",
-            hint="score it with lists (engine='local'); the Dask engine takes BLEU, chrF, TER and ROUGE",
+            hint="score it with engine='local'; on Dask a frame takes the metrics that declare 'partitioned'",
         )
-    columns = FrameColumns(tuple(systems), tuple(ref_columns))
+    if not isinstance(frame, dd.DataFrame):
+        import dask
+
+        # keep cells as they are: Dask would turn object columns (lists of references) into strings
+        with dask.config.set({"dataframe.convert-string": False}):
+            frame = dd.from_pandas(frame, chunksize=setup.partition_size, sort=False)
     with connect(setup.scheduler) as client:
         from dask import delayed
 
         tasks = [delayed(_score_frame_part, pure=False)(parted, columns, part) for part in frame.to_delayed()]
         parts = _gather(client, client.compute(tasks))
-    merged = _merge(parted, systems, parts)
+    merged = _merge(parted, columns.systems, parts)
     n_items = len(next(iter(merged.values())).per_item)
-    return _comparison(names, systems, n_items, merged, {m.name: m for m in parted}, setup, None)
+    return _comparison(names, columns.systems, n_items, merged, {m.name: m for m in parted}, setup, None)
 
 
 @dataclass(frozen=True)
@@ -342,7 +338,7 @@ class DaskSetup:
     """Where and how a Dask run scores."""
 
     scheduler: str | None = None
-    partition_size: int = DEFAULT_PARTITION_SIZE
+    partition_size: int = 50_000
     options: Options = field(default_factory=dict)
     baseline: str | None = None
 
@@ -353,9 +349,3 @@ class FileSource:
 
     systems: Mapping[str, FilePlan]
     references: tuple[FilePlan, ...]
-
-
-@dataclass(frozen=True)
-class FrameColumns:
-    systems: tuple[str, ...]
-    references: tuple[str, ...]

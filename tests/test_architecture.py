@@ -28,6 +28,7 @@ LAYERS: dict[str, int] = {
     "evalkit.loading": 2,
     "evalkit.config": 2,
     "evalkit.partitions": 2,
+    "evalkit.frames": 2,
     "evalkit.featurizers": 3,
     "evalkit.judge": 3,
     "evalkit.metrics": 4,
