@@ -122,10 +122,18 @@ def read_segments(
 
 
 def parse_text(
-    path: str, text: str, *, fmt: str, field: str | int | None, allow_lists: bool = False, first_line: int = 1
+    path: str,
+    text: str,
+    *,
+    fmt: str,
+    field: str | int | None,
+    allow_lists: bool = False,
+    first_line: int = 1,
+    part: bool = False,
 ) -> list[Segment]:
-    """The segments of ``text`` (a whole file, or a part of one whose first
-    line is line ``first_line`` of ``path``: a CSV part starts with the header)."""
+    """The segments of ``text``: a whole file, or (``part``) a part of one
+    whose first line is line ``first_line`` of ``path``; a CSV part starts
+    with the header, and a record in it may not span lines."""
     if fmt == "text":
         if field is not None:
             raise InputError(
@@ -136,7 +144,7 @@ def parse_text(
         return list(_split_lines(text))
     if fmt == "jsonl":
         return _read_jsonl(path, text, field, allow_lists, first_line)
-    return _read_table(path, text, field, "\t" if fmt == "tsv" else ",", first_line)
+    return _read_table(path, text, field, "\t" if fmt == "tsv" else ",", first_line, part)
 
 
 def _check_value(path: str, line: int, key: object, value: object, allow_lists: bool) -> Segment:
@@ -174,7 +182,9 @@ def _read_jsonl(path: str, text: str, field: str | int | None, allow_lists: bool
     return out
 
 
-def _read_table(path: str, text: str, field: str | int | None, delimiter: str, first_line: int) -> list[Segment]:
+def _read_table(
+    path: str, text: str, field: str | int | None, delimiter: str, first_line: int, part: bool = False
+) -> list[Segment]:
     rows = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         header = next(rows)
@@ -203,6 +213,13 @@ def _read_table(path: str, text: str, field: str | int | None, delimiter: str, f
                 continue
             if len(row) != len(header):
                 raise InputError(f"{len(row)} columns, the header has {len(header)}", path=path, line=line)
+            if part and any("\n" in cell or "\r" in cell for cell in row):
+                raise InputError(
+                    "a record spans lines (a quoted line break), which --engine dask cannot split",
+                    path=path,
+                    line=line,
+                    hint="give the file as JSONL or Parquet, or score it with --engine local",
+                )
             out.append(row[index])
     except csv.Error as exc:
         raise InputError(

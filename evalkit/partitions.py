@@ -111,7 +111,9 @@ def read_part(plan: FilePlan, k: int, *, allow_lists: bool = False) -> list[Segm
     first = plan.first_line(k)
     if plan.header is not None:
         text = plan.header + "\n" + text
-    segments = parse_text(plan.path, text, fmt=plan.format, field=plan.field, allow_lists=allow_lists, first_line=first)
+    segments = parse_text(
+        plan.path, text, fmt=plan.format, field=plan.field, allow_lists=allow_lists, first_line=first, part=True
+    )
     expected = plan.part_size(k)
     if len(segments) != expected:
         raise InputError(
