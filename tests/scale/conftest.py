@@ -42,21 +42,25 @@ class Cluster:
         self.workers: list[subprocess.Popen] = []
         for _ in range(n_workers):
             self.add_worker()
-        _wait_for(self.address, n_workers)
+        if n_workers:
+            _wait_for(self.address, n_workers)
 
-    def _start(self, *args: str, env: dict | None = None) -> subprocess.Popen:
+    def _start(self, *args: str, env: dict | None = None, cwd: Path = REPO) -> subprocess.Popen:
         return subprocess.Popen(
             [sys.executable, "-m", "dask", *args, "--no-dashboard"],
-            cwd=REPO,
+            cwd=cwd,
             env=env or self.env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
 
-    def add_worker(self, env: dict | None = None) -> subprocess.Popen:
-        worker = self._start("worker", self.address, "--nthreads", "1", "--no-nanny", env=env)
+    def add_worker(self, env: dict | None = None, cwd: Path = REPO) -> subprocess.Popen:
+        worker = self._start("worker", self.address, "--nthreads", "1", "--no-nanny", env=env, cwd=cwd)
         self.workers.append(worker)
         return worker
+
+    def wait(self, n_workers: int) -> None:
+        _wait_for(self.address, n_workers)
 
     def stop(self) -> None:
         # workers hold nothing worth a graceful close: kill them, then stop the scheduler

@@ -189,3 +189,27 @@ def test_python_api_takes_a_frame_on_the_cluster(scale_data, dask_cluster):
         assert (other.value, other.per_item, other.signature, other.unscored) == (
             result.value, result.per_item, result.signature, result.unscored)
         assert other.item_statistics == result.item_statistics
+
+
+def test_a_worker_with_another_evalkit_exits_2(scale_data, tmp_path):
+    """A real worker whose evalkit is a copy with another version number."""
+    import shutil
+
+    from tests.scale.conftest import Cluster
+
+    other = tmp_path / "other"
+    shutil.copytree(REPO / "evalkit", other / "evalkit", ignore=shutil.ignore_patterns("__pycache__"))
+    init = other / "evalkit" / "__init__.py"
+    init.write_text(init.read_text(encoding="utf-8").replace('__version__ = "0.1.0"', '__version__ = "0.1.0+other"'))
+    cluster = Cluster(n_workers=0)
+    try:
+        cluster.add_worker(env={**cluster.env, "PYTHONPATH": str(other)}, cwd=other)
+        cluster.wait(1)
+        result = run_evalkit("compare", "--metrics", "bleu", "--system", f"a={scale_data / 'a.jsonl'}",
+                             "--references", scale_data / "refs.jsonl", "--engine", "dask",
+                             "--scheduler", cluster.address)
+    finally:
+        cluster.stop()
+    assert result.returncode == 2
+    assert "runs evalkit 0.1.0+other, this client 0.1.0: the numbers would not be the same" in result.stderr
+    assert "Traceback" not in result.stderr
