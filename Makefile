@@ -65,6 +65,7 @@ bench: install
 	$(PY) benchmarks/run.py
 	$(PY) benchmarks/bench_judge.py
 	$(PY) benchmarks/bench_explorer.py
+	$(PY) benchmarks/bench_dask.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis reports/demo
