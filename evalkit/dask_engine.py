@@ -290,7 +290,8 @@ def _whole(
     refs, files = load_references(list(references)) if references else (None, [])
     loaded = load_systems(dict(systems), n_references=len(refs) if refs is not None else None, reference_files=files)
     texts = load_texts(prompts) if prompts is not None else None
-    options = {k: v for k, v in setup.options.items() if k in names or k in registry.GROUPS}
+    wanted = set(names)
+    options = {k: v for k, v in setup.options.items() if k in wanted or set(registry.GROUPS.get(k, ())) & wanted}
     return compare(
         loaded, references=refs, metrics=list(names), options=options, prompts=texts, baseline=setup.baseline
     )

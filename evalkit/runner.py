@@ -276,6 +276,12 @@ def compare(
     from evalkit.frames import frame_lists, is_frame
 
     if engine == "dask":
+        if prompts is not None:
+            raise ConfigError(
+                "engine='dask' takes no prompts: the judge metrics that need them run with engine='local'"
+            )
+        if isinstance(partition_size, bool) or not isinstance(partition_size, int) or partition_size < 1:
+            raise ConfigError(f"partition_size must be a positive integer, not {partition_size!r}")
         return _compare_on_dask(systems, references, metrics, options, baseline, scheduler, partition_size)
     if is_frame(systems):
         systems, references, prompts = frame_lists(

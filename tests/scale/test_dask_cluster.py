@@ -213,3 +213,24 @@ def test_a_worker_with_another_evalkit_exits_2(scale_data, tmp_path):
     assert result.returncode == 2
     assert "runs evalkit 0.1.0+other, this client 0.1.0: the numbers would not be the same" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+def test_mauve_runs_on_the_client_beside_the_cluster(scale_data, dask_cluster, tmp_path):
+    """MAUVE cannot merge from parts: it runs on the client over all items,
+    with the same value; BLEU still comes from the workers."""
+    for name in ("b.jsonl", "refs.jsonl"):  # 40 items: MAUVE's featurizer is the slow part
+        lines = (scale_data / name).read_text(encoding="utf-8").splitlines(keepends=True)
+        (tmp_path / name).write_text("".join(lines[:40]), encoding="utf-8")
+    args = ["compare", "--metrics", "bleu,mauve", "--set", "mauve.seeds=1", "--set", "mauve.kmeans_num_redo=1",
+            "--set", "mauve.num_buckets=4", "--set", f"mauve.cache_dir={tmp_path / 'features'}",
+            "--system", f"b={tmp_path / 'b.jsonl'}", "--references", tmp_path / "refs.jsonl",
+            "--format", "json", "--bootstrap", "0", "--no-html"]
+    here = run_evalkit(*args, "--out", tmp_path / "here", env={"HF_HUB_OFFLINE": "1"})
+    there = run_evalkit(*args, "--out", tmp_path / "there", "--engine", "dask", "--scheduler", dask_cluster.address,
+                        "--partition-size", "15", env={"HF_HUB_OFFLINE": "1"})
+    assert here.returncode == 0 and there.returncode == 0, there.stderr
+    one, two = json.loads(here.stdout)["results"], json.loads(there.stdout)["results"]
+    assert [r["metric"] for r in two] == ["bleu", "mauve"]
+    assert_same_numbers(one, two)
+    assert 0 < two[1]["value"] < 1
