@@ -145,12 +145,21 @@ def connect(scheduler: str | None) -> Iterator[Client]:
 
 
 def _gather(client: Client, futures: list[Any]) -> list[Any]:
-    """Every partition's result, in order; a lost worker's partitions are
-    recomputed by Dask, a partition that keeps killing workers is an error."""
+    """Every partition's result, in order, each fetched as soon as it is
+    ready and then released, so that a worker holds only the partitions in
+    flight. A lost worker's partitions are recomputed by Dask; a partition
+    that keeps killing workers is an error."""
+    from distributed import as_completed
     from distributed.scheduler import KilledWorker
 
+    where = {future.key: i for i, future in enumerate(futures)}
+    results: list[Any] = [None] * len(futures)
+    pending = as_completed(futures, loop=client.loop, with_results=True)
+    futures.clear()  # only `pending` holds them now: a fetched one is released
     try:
-        return list(client.gather(futures))
+        for future, result in pending:
+            results[where[future.key]] = result
+            del future, result
     except KilledWorker as exc:
         raise EngineError(
             f"a partition killed Dask workers again and again ({exc})",
@@ -158,6 +167,7 @@ def _gather(client: Client, futures: list[Any]) -> list[Any]:
         ) from None
     except (OSError, TimeoutError) as exc:
         raise EngineError(f"lost the connection to the Dask scheduler: {exc}") from None
+    return results
 
 
 # -- on the workers ------------------------------------------------------------------
@@ -328,7 +338,7 @@ def compare_frame(
         from dask import delayed
 
         tasks = [delayed(_score_frame_part, pure=False)(parted, columns, part) for part in frame.to_delayed()]
-        parts = _gather(client, client.compute(tasks))
+        parts = _gather(client, list(client.compute(tasks)))
     merged = _merge(parted, columns.systems, parts)
     n_items = len(next(iter(merged.values())).per_item)
     return _comparison(names, columns.systems, n_items, merged, {m.name: m for m in parted}, setup, None)

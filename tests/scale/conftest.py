@@ -40,10 +40,14 @@ class Cluster:
         self.env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
         self.scheduler = self._start("scheduler", "--host", "127.0.0.1", "--port", self.address.rsplit(":", 1)[1])
         self.workers: list[subprocess.Popen] = []
-        for _ in range(n_workers):
-            self.add_worker()
-        if n_workers:
-            _wait_for(self.address, n_workers)
+        try:
+            for _ in range(n_workers):
+                self.add_worker()
+            if n_workers:
+                _wait_for(self.address, n_workers)
+        except BaseException:
+            self.stop()
+            raise
 
     def _start(self, *args: str, env: dict | None = None, cwd: Path = REPO) -> subprocess.Popen:
         return subprocess.Popen(

@@ -79,8 +79,9 @@ def test_cluster_run_equals_one_process(scale_data, dask_cluster, one_process, t
 
 
 def test_a_worker_killed_mid_run_changes_nothing(scale_data, fresh_cluster, one_process, tmp_path):
-    """Partitions of 4 items keep both workers busy; once the victim holds
-    finished partitions, it is killed: they are computed again elsewhere."""
+    """Partitions of 4 items keep both workers busy; once 3 partitions are
+    done and the victim is working on another, it is killed (SIGKILL): its
+    partitions are computed again on the other worker."""
     from distributed import Client
 
     args = [*EVALKIT, "compare", "--metrics", METRICS, "--format", "json", "--bootstrap", "200", "--baseline", "a"]
@@ -89,19 +90,20 @@ def test_a_worker_killed_mid_run_changes_nothing(scale_data, fresh_cluster, one_
     args += ["--scheduler", fresh_cluster.address, "--partition-size", "4"]
     run = subprocess.Popen(list(map(str, args)), cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     victim = fresh_cluster.workers[0]
-    held = 0
+    done = 0
     with Client(fresh_cluster.address, set_as_default=False) as watcher:
         address = {pid: addr for addr, pid in watcher.run(os.getpid).items()}[victim.pid]
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and run.poll() is None:
-            held = len(watcher.has_what().get(address, ()))
-            if held >= 2:
+            left = watcher.run_on_scheduler(lambda dask_scheduler: sum("_score_file_part" in str(k) for k in dask_scheduler.tasks))
+            done = 40 - left if left else 0  # 160 items in partitions of 4; fetched ones are forgotten
+            if done >= 3 and watcher.processing(workers=[address])[address]:
                 victim.kill()
                 break
-            time.sleep(0.02)
+            time.sleep(0.05)
     killed_while_running = run.poll() is None
     stdout, stderr = run.communicate(timeout=300)
-    assert held >= 2 and killed_while_running, "the worker was not killed in the middle of the run"
+    assert done >= 3 and killed_while_running, "the worker was not killed in the middle of the run"
     assert victim.wait(timeout=10) != 0
     assert run.returncode == 0, stderr
     printed, summary, statistics, items = one_process
