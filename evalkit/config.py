@@ -102,7 +102,7 @@ class CheckSettings:
         metavar="ADDRESS",
     )
     partition_size: Annotated[int, Ge(1)] = setting(
-        50_000, help="items per Dask partition: each worker holds one at a time", metavar="N"
+        50_000, help="items per Dask partition: a worker thread scores one at a time", metavar="N"
     )
 
 
