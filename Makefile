@@ -24,7 +24,7 @@ $(CORE): pyproject.toml | $(PY)
 # for later installs.
 $(STAMP): pyproject.toml $(CORE)
 	$(PIP) install torch==2.13.0
-	$(PIP) install -e '.[mauve,local,test]'
+	$(PIP) install -e '.[mauve,local,test,dask]'
 	touch $@
 
 install: $(STAMP)
@@ -68,6 +68,7 @@ bench: install
 	$(PY) benchmarks/bench_judge.py
 	$(PY) benchmarks/bench_explorer.py
 	$(PY) benchmarks/bench_style_control.py
+	$(PY) benchmarks/bench_dask.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis reports/demo
