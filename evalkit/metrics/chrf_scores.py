@@ -43,7 +43,9 @@ def f_scores(rows: Sequence[Sequence[int]], metric: Any) -> list[float]:
     order = metric.order
     table = np.array(rows, dtype=np.int64).reshape(len(rows), 3 * order)
     factor = metric.beta**2
-    with np.errstate(divide="ignore", invalid="ignore"):
+    # branches sacrebleu does not take may divide by zero; a huge beta may
+    # overflow to inf, as Python floats do
+    with np.errstate(all="ignore"):
         score = np.zeros(len(rows))
         avg_prec, avg_rec = np.zeros(len(rows)), np.zeros(len(rows))
         effective = np.zeros(len(rows), dtype=np.int64)
