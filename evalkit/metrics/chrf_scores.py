@@ -1,10 +1,9 @@
 """chrF sentence scores of many rows at once, equal to sacrebleu 2.6.0's bit for bit.
 
 ``CHRF._compute_f_score`` turns one row of chrF statistics into a score
-with a few additions, multiplications and divisions per order: about 4 us
-of Python a row, a tenth of what the fast engine spends on a whole item.
-:func:`f_scores` runs the same IEEE operations, in the same order, on
-numpy columns:
+with a few additions, multiplications and divisions per order, one Python
+call a row. :func:`f_scores` runs the same IEEE operations, in the same
+order, on numpy columns, for all rows at once:
 
 * ``n_match / n_hyp`` of two int64 columns converts both to float64 and
   divides, which is what Python does for ints below 2**53 (counts are far
