@@ -89,6 +89,10 @@ class _SacrebleuMetric:
         sentence = self._sentence_metric()
         return lambda row: float(sentence._compute_score_from_stats(row).score)
 
+    def _sentence_scores(self, stats: list[list[Any]]) -> list[float]:
+        """The sentence score of every row (one call per row unless a metric batches them)."""
+        return list(map(self._sentence_scorer(), stats))
+
     def __init__(self, engine: Engine, jobs: int) -> None:
         if engine not in ("fast", "reference"):
             raise ConfigError(f"{self.name}.engine must be 'fast' or 'reference', not {engine!r}")
@@ -165,9 +169,8 @@ class _SacrebleuMetric:
         if not scored:
             self._settle_nrefs(refs)
         per_item: list[float | None] = [None] * len(preds)
-        sentence = self._sentence_scorer()
-        for i, row in zip(scored, stats):
-            per_item[i] = sentence(row)
+        for i, sentence in zip(scored, self._sentence_scores(stats), strict=True):
+            per_item[i] = sentence
         return self._result(per_item, stats, unscored)
 
     def merge_parts(self, parts: Sequence[MetricResult]) -> MetricResult:
@@ -371,6 +374,14 @@ class CHRF(_SacrebleuMetric):
             return super()._sentence_scorer()
         # what _compute_score_from_stats computes, without building a CHRFScore
         return self._metric._compute_f_score
+
+    def _sentence_scores(self, stats: list[list[Any]]) -> list[float]:
+        if not self._uses_fast:
+            return super()._sentence_scores(stats)
+        from evalkit.metrics.chrf_scores import f_scores
+
+        # _compute_f_score's arithmetic on numpy columns, bit for bit
+        return f_scores(stats, self._metric)
 
     def _corpus(self, stats: list[list[Any]]) -> Any:
         if self._uses_fast:
