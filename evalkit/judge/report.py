@@ -65,6 +65,9 @@ def summary_dict(run: JudgeRun) -> dict[str, Any]:
         "evalkit_version": __version__,
         "settings": _settings(run),
     }
+    if run.logprobs is not None:
+        out["judge"]["logprobs_method"] = run.logprobs.method
+        out["judge"]["logprobs_note"] = run.logprobs.note
     out.update(run.stats.to_dict())
     return dict(jsonable(out))
 
@@ -104,6 +107,9 @@ def _call_record(item: ItemVerdict, order_call: OrderCall) -> dict[str, Any]:
     )
     if response.get("top_logprobs"):
         record["top_logprobs"] = response["top_logprobs"]
+    if v.method is not None:
+        # logprobs: "logit_bias" (every label's exact probability) or "top_k" (labels found in the top-k)
+        record["logprobs_method"] = v.method
     return record
 
 
