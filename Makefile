@@ -64,6 +64,7 @@ test: install browser lint
 bench: install
 	$(PY) benchmarks/run.py
 	$(PY) benchmarks/bench_judge.py
+	$(PY) benchmarks/bench_judge.py --local
 	$(PY) benchmarks/bench_explorer.py
 
 clean:

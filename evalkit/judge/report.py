@@ -12,7 +12,7 @@ import pathlib
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from evalkit.formatting import format_number, markdown_table
+from evalkit.formatting import format_number, markdown_escape, markdown_table
 from evalkit.jsonable import jsonable
 from evalkit.judge.types import ItemVerdict, JudgeRun, OrderCall
 
@@ -167,6 +167,15 @@ def _single_lines(run: JudgeRun) -> list[str]:
     return [markdown_table(["system", "n", "mean", "unscored", "histogram"], rows)]
 
 
+def _logprobs_line(run: JudgeRun) -> str:
+    assert run.logprobs is not None
+    if run.logprobs.method == "logit_bias":
+        line = "Label probabilities: exact (the same logit_bias on every label token, renormalised over the labels)"
+    else:
+        line = "Label probabilities: the labels found in the top-k only (a label missing there has a bounded mass)"
+    return line + (f"; {markdown_escape(run.logprobs.note)}." if run.logprobs.note else ".")
+
+
 def render_markdown(run: JudgeRun, *, heading_level: int = 2) -> str:
     """A markdown section with the run's table and its settings."""
     h = "#" * heading_level
@@ -178,6 +187,8 @@ def render_markdown(run: JudgeRun, *, heading_level: int = 2) -> str:
         + f". Signature: `{run.signature}`"
     )
     lines.append("")
+    if run.logprobs is not None:
+        lines += [_logprobs_line(run), ""]
     lines += _pairwise_lines(run) if run.mode == "pairwise" else _single_lines(run)
     lines += [
         "",
