@@ -11,7 +11,7 @@ same prompts in the same run (``bench_judge.py --local``):
 
 Each way gets its own server, started before the clock starts, and its own
 empty cache; the calls are pairwise mt-bench prompts of about 440 tokens
-(two answers of ~160 words each), both orders of each item.
+(two answers of ~125 words each), both orders of each item.
 """
 
 from __future__ import annotations
@@ -50,9 +50,9 @@ def _inputs(n_items: int) -> Any:
 
     from evalkit.judge.types import JudgeInputs
 
-    a, b = sentence_pairs(n_items * 6, seed=3)
-    answer_a = [" ".join(a[6 * i : 6 * i + 6]) for i in range(n_items)]
-    answer_b = [" ".join(b[6 * i : 6 * i + 6]) for i in range(n_items)]
+    a, b = sentence_pairs(n_items * 5, seed=3)
+    answer_a = [" ".join(a[5 * i : 5 * i + 5]) for i in range(n_items)]
+    answer_b = [" ".join(b[5 * i : 5 * i + 5]) for i in range(n_items)]
     prompts = [f"Summarise the news report number {i} in a few sentences." for i in range(n_items)]
     return JudgeInputs.of(prompts, {"first": answer_a, "second": answer_b})
 
