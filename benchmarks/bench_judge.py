@@ -59,11 +59,13 @@ def main() -> int:
     parser.add_argument("--local", action="store_true", help="time the local judge's logprob verdicts, old vs new")
     parser.add_argument("--local-calls", type=int, default=20, help="logprob calls per way with --local")
     parser.add_argument("--threads", type=int, default=None, help="llama.cpp threads with --local")
+    parser.add_argument("--ways", default="old,new", help="with --local: old, new or both (old,new)")
     args = parser.parse_args()
     if args.local:
         import local_judge_section
 
-        rows = local_judge_section.run(args.local_calls, threads=args.threads)
+        ways = tuple(w.strip() for w in args.ways.split(","))
+        rows = local_judge_section.run(args.local_calls, threads=args.threads, ways=ways)
         print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
         print(local_judge_section.render(rows))
         return 0

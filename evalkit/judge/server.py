@@ -50,11 +50,12 @@ class JudgeServers:
     """Endpoints for judge runs; the local judge starts on first need (and
     again when a run needs another ``--local-model``).
 
-        ``logits_all`` starts the local server ready for the logprobs protocol
-        (every call then costs two to three times more); a logprobs run that
-        finds a server started without it restarts it with it. ``on_start`` is
-        called before a start (the CLI prints a line); ``start_local`` replaces
-        the real server (tests).
+    ``logits_all`` starts the local server ready for the logprobs protocol
+    (evalkit's last-position server, :mod:`evalkit.judge.last_token_server`,
+    which serves text and grammar too); a logprobs run that finds the plain
+    llama.cpp server started restarts the local judge as that one.
+    ``on_start`` is called before a start (the CLI prints a line);
+    ``start_local`` replaces the real server (tests).
     """
 
     def __init__(
