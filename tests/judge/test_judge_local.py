@@ -161,6 +161,17 @@ def test_logprobs_protocol(local_judge_logprobs, tmp_path):
     assert run.pairs[0].unscored == 0 and "proto:logprobs+logit_bias" in run.signature
 
 
+def test_the_logprobs_server_serves_text_and_grammar_too(local_judge_logprobs, tmp_path):
+    # A process whose runs include a logprobs one starts evalkit's last-position server for all of them.
+    run = local_run(local_judge_logprobs, tmp_path, template="mt-bench-pairwise", protocol="grammar")
+    check_counts(run, 4)
+    assert {r["raw_answer"] for r in judgment_records(run)} <= {"A", "B", "C"} and run.pairs[0].unscored == 0
+    text = local_run(local_judge_logprobs, tmp_path, template="mt-bench-pairwise", protocol="text", max_tokens=8)
+    check_counts(text, 4)
+    for record in judgment_records(text):
+        assert record["raw_answer"].strip() and record["completion_tokens"] <= 8
+
+
 def test_last_position_logprobs_match_llama_cpp_with_logits_all():
     """Parity: evalkit's last-position server gives exactly llama-cpp-python's logprobs (computed with logits_all)."""
     import llama_cpp
