@@ -161,6 +161,22 @@ def test_logprobs_protocol(local_judge_logprobs, tmp_path):
     assert run.pairs[0].unscored == 0 and "proto:logprobs+logit_bias" in run.signature
 
 
+def test_logprobs_on_the_1_to_10_scale_fall_back_to_the_top_k_and_say_why(local_judge_logprobs, tmp_path):
+    # Gemma splits "10" into "1" "0": the first token of "10" is the label "1", so no bias can tell them apart.
+    run = local_run(local_judge_logprobs, tmp_path, mode="single", template="mt-bench-single", protocol="logprobs")
+    assert run.logprobs.method == "top_k" and "label '10' is several tokens" in run.logprobs.note
+    assert "also stands for '1'" in run.logprobs.note
+    records = judgment_records(run)
+    assert len(records) == 4 and {r["logprobs_method"] for r in records} == {"top_k"}
+    for record in records:  # the top-k way: what is missing is listed, never a silent zero
+        if record["unscored"] is None:
+            assert math.isclose(sum(record["probabilities"].values()), 1.0)
+            labels = set(record["probabilities"]) | set(record["missing_labels"] or [])
+            assert labels == {str(i) for i in range(1, 11)}
+        else:
+            assert "no legal verdict token" in record["unscored"]
+
+
 def test_the_logprobs_server_serves_text_and_grammar_too(local_judge_logprobs, tmp_path):
     # A process whose runs include a logprobs one starts evalkit's last-position server for all of them.
     run = local_run(local_judge_logprobs, tmp_path, template="mt-bench-pairwise", protocol="grammar")
