@@ -66,6 +66,7 @@ bench: install
 	$(PY) benchmarks/bench_judge.py
 	$(PY) benchmarks/bench_judge.py --local
 	$(PY) benchmarks/bench_explorer.py
+	$(PY) benchmarks/bench_style_control.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis reports/demo

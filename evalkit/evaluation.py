@@ -33,7 +33,7 @@ from evalkit.stats.gates import Gate, GateOutcome, parse_rules
 from evalkit.stats.gates import evaluate as evaluate_gates
 
 if TYPE_CHECKING:  # pragma: no cover
-    from evalkit.judge.types import JudgeRun
+    from evalkit.judge.types import JudgeRun, PanelRun
     from evalkit.runner import Comparison
     from evalkit.stats.analysis import Analysis, JudgeColumn
 
@@ -64,6 +64,8 @@ class Evaluation:
     gates: tuple[GateOutcome, ...] = ()
     #: why no gate was checked although rules were given (a dry run)
     gates_skipped: str | None = None
+    #: per judge run (same order), its panel of judges (``None``: one judge)
+    judge_panels: tuple[PanelRun | None, ...] = ()
 
     @property
     def gates_failed(self) -> tuple[GateOutcome, ...]:
@@ -168,11 +170,12 @@ def _gates(
 
 def evaluate(settings: RunSettings, *, progress: Progress | None = None) -> Evaluation:
     """Score, judge, analyse and check the gates of one run."""
-    from evalkit.judge_columns import judge_columns, run_judges
+    from evalkit.judge_columns import check_agreement_gates, judge_columns, run_judges
 
     checks = settings.checks
     gates = parse_rules(checks.fail_if)  # a bad rule fails before any scoring
     _preflight(checks, gates)
+    check_agreement_gates(gates, settings)
     comparison = _compare(settings) if settings.metrics else None
     if comparison is not None and progress is not None:
         progress.comparison_ready(comparison)
@@ -181,11 +184,12 @@ def evaluate(settings: RunSettings, *, progress: Progress | None = None) -> Eval
     else:
         results = run_judges(settings, progress.judge_run_ready, progress.local_judge_starting)
     runs, dirs = tuple(r.run for r in results), tuple(r.out for r in results)
+    panels = tuple(r.panel for r in results)
     if any(run.estimate is not None for run in runs):
         # A dry run gates nothing, and reads no summary an earlier run left.
         skipped = "a dry run sends no judge call, so no gate is checked" if gates else None
-        return Evaluation(settings, comparison, runs, dirs, gates_skipped=skipped)
+        return Evaluation(settings, comparison, runs, dirs, gates_skipped=skipped, judge_panels=panels)
     columns = judge_columns(runs, baseline=checks.baseline, summary_file=checks.judge_summary)
     analysis = _analysis(comparison, checks, columns)
     outcomes = _gates(gates, comparison, analysis, columns, checks.baseline)
-    return Evaluation(settings, comparison, runs, dirs, tuple(columns), analysis, outcomes)
+    return Evaluation(settings, comparison, runs, dirs, tuple(columns), analysis, outcomes, judge_panels=panels)

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from evalkit.errors import InputError
 
-__all__ = ["read_segments", "detect_format", "Segment", "DEFAULT_FIELDS"]
+__all__ = ["read_segments", "read_records", "detect_format", "Segment", "DEFAULT_FIELDS"]
 
 #: A prediction (str or None) or a reference entry (str or list of str).
 Segment = str | None | list[str]
@@ -187,4 +187,57 @@ def _read_table(path: str, text: str, field: str | int | None, delimiter: str) -
         ) from None
     if not out:
         raise InputError("the file has a header but no rows", path=path)
+    return out
+
+
+def read_records(path: str | os.PathLike[str]) -> list[tuple[int, dict[str, object]]]:
+    """Every record of a ``.jsonl``, ``.csv`` or ``.tsv`` file with its
+    1-based line: a JSONL object as parsed, a CSV/TSV row as a header ->
+    value mapping (strings). For files of several fields per item (human
+    labels, ids), where :func:`read_segments` reads one.
+
+    >>> import tempfile, os
+    >>> p = os.path.join(tempfile.mkdtemp(), "x.csv")
+    >>> _ = open(p, "w").write("item,winner\\n0,tie\\n")
+    >>> read_records(p)
+    [(2, {'item': '0', 'winner': 'tie'})]
+    """
+    path = os.fspath(path)
+    fmt = detect_format(path)
+    if fmt == "text":
+        raise InputError("not a .jsonl, .csv or .tsv file", path=path, hint="give the records as JSONL, CSV or TSV")
+    text = _decode(path, _read_bytes(path))
+    if not text.strip():
+        raise InputError("the file is empty", path=path)
+    if fmt == "jsonl":
+        out: list[tuple[int, dict[str, object]]] = []
+        for number, line in enumerate(_split_lines(text), start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise InputError(f"not valid JSON: {exc.msg} (column {exc.colno})", path=path, line=number) from None
+            if not isinstance(record, dict):
+                raise InputError("each line must be a JSON object", path=path, line=number)
+            out.append((number, record))
+        return out
+    return _read_rows(path, text, "\t" if fmt == "tsv" else ",")
+
+
+def _read_rows(path: str, text: str, delimiter: str) -> list[tuple[int, dict[str, object]]]:
+    rows = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    out: list[tuple[int, dict[str, object]]] = []
+    try:
+        header = next(rows)
+        for row in rows:
+            if not row:
+                continue
+            if len(row) != len(header):
+                raise InputError(f"{len(row)} columns, the header has {len(header)}", path=path, line=rows.line_num)
+            out.append((rows.line_num, dict(zip(header, row))))
+    except csv.Error as exc:
+        raise InputError(
+            f"malformed {'TSV' if delimiter == chr(9) else 'CSV'}: {exc}", path=path, line=rows.line_num
+        ) from None
     return out

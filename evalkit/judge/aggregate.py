@@ -17,8 +17,9 @@ from __future__ import annotations
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from evalkit.judge.repeats import majority, stability
 from evalkit.judge.types import (
     OUTCOME_SCORE,
     RECONCILE_MODES,
@@ -44,6 +45,7 @@ __all__ = [
     "RECONCILE_MODES",
     "assemble",
     "bradley_terry",
+    "combine_repeats",
     "pair_summary",
     "ratings",
     "reconcile",
@@ -285,9 +287,9 @@ _NOT_JUDGED = Verdict(unscored="not judged")
 def _order_call(job: Job, records: Mapping[str, CallRecord]) -> OrderCall:
     call = records.get(job.key) if job.key is not None else None
     if job.key is not None and call is None:  # planned but never sent (the run stopped)
-        return OrderCall(job.order, job.shown, None, job.flags, _NOT_JUDGED.unscored)
+        return OrderCall(job.order, job.shown, None, job.flags, _NOT_JUDGED.unscored, job.repeat)
     unscored = job.unscored if call is None else call.verdict.unscored
-    return OrderCall(job.order, job.shown, call, job.flags, unscored)
+    return OrderCall(job.order, job.shown, call, job.flags, unscored, job.repeat)
 
 
 def _verdict(order_call: OrderCall) -> Verdict:
@@ -296,16 +298,29 @@ def _verdict(order_call: OrderCall) -> Verdict:
     return order_call.call.verdict
 
 
-def _pair_item(item: int, pair: tuple[str, str], calls: list[OrderCall], reconcile_mode: str) -> ItemVerdict:
+def _by_repeat(calls: Sequence[OrderCall]) -> list[list[OrderCall]]:
+    groups: dict[int, list[OrderCall]] = {}
+    for c in calls:
+        groups.setdefault(c.repeat, []).append(c)
+    return [groups[r] for r in sorted(groups)]
+
+
+def _reconciled(calls: Sequence[OrderCall], reconcile_mode: str) -> ItemOutcome:
+    """One repeat of a pair's item: its orders reconciled."""
     verdicts: list[tuple[str, str | None, float | None]] = []
     reasons: list[str | None] = []
     for c in calls:
         v = _verdict(c)
         verdicts.append((c.order or "ab", v.value if v.ok else None, v.p_first))
         reasons.append(v.unscored)
-    outcome = reconcile(verdicts, mode=reconcile_mode, reasons=reasons)
+    return reconcile(verdicts, mode=reconcile_mode, reasons=reasons)
+
+
+def _pair_item(item: int, pair: tuple[str, str], calls: list[OrderCall], reconcile_mode: str) -> ItemVerdict:
+    repeats = [_reconciled(group, reconcile_mode) for group in _by_repeat(calls)]
+    outcome = combine_repeats(repeats, mode=reconcile_mode)
     score = OUTCOME_SCORE[outcome.outcome] if outcome.outcome is not None else None
-    return ItemVerdict(
+    verdict = ItemVerdict(
         "pairwise",
         item,
         pair,
@@ -316,12 +331,60 @@ def _pair_item(item: int, pair: tuple[str, str], calls: list[OrderCall], reconci
         outcome.consistent,
         outcome.unscored,
     )
+    if len(repeats) < 2:
+        return verdict
+    categories = [r.outcome for r in repeats]
+    _, agreement, flipped = majority([c for c in categories if c is not None])
+    return replace(verdict, repeat_verdicts=tuple(categories), agreement=agreement, flipped=flipped)
+
+
+def combine_repeats(repeats: Sequence[ItemOutcome], *, mode: str = "tie") -> ItemOutcome:
+    """One item's verdict from its repeats (each already reconciled over both
+    orders): the majority outcome (a tie between the top outcomes is a tie),
+    or with ``mode="average"`` the mean P(win) over repeats. Unscored repeats
+    are left out; an item with no scored repeat is unscored. ``consistent``
+    is true when every scored repeat's orders agreed.
+
+    >>> combine_repeats([ItemOutcome("win", True, 1.0), ItemOutcome("tie", False, 0.5), ItemOutcome("win", True, 1.0)])
+    ItemOutcome(outcome='win', consistent=False, p_win=0.8333333333333334, unscored=None)
+    """
+    if len(repeats) == 1:
+        return repeats[0]
+    scored = [r for r in repeats if r.outcome is not None]
+    if not scored:
+        return ItemOutcome(None, None, None, repeats[0].unscored if repeats else "no verdicts")
+    p_wins = [r.p_win for r in scored if r.p_win is not None]
+    p_win = sum(p_wins) / len(p_wins) if len(p_wins) == len(scored) else None
+    if mode == "average" and p_win is not None:
+        outcome = "tie" if abs(p_win - 0.5) < 1e-12 else ("win" if p_win > 0.5 else "loss")
+    else:
+        outcome = str(majority([r.outcome for r in scored])[0])
+    known = [r.consistent for r in scored if r.consistent is not None]
+    return ItemOutcome(outcome, all(known) if known else None, p_win)
 
 
 def _single_item(item: int, system: str, calls: list[OrderCall]) -> ItemVerdict:
-    v = _verdict(calls[0]) if calls else _NOT_JUDGED
-    score = float(v.value) if v.ok else None
-    return ItemVerdict("single", item, (system,), tuple(calls), score, unscored=v.unscored)
+    if len(calls) < 2:
+        v = _verdict(calls[0]) if calls else _NOT_JUDGED
+        score = float(v.value) if v.ok else None
+        return ItemVerdict("single", item, (system,), tuple(calls), score, unscored=v.unscored)
+    verdicts = [_verdict(c) for c in calls]
+    scores = [float(v.value) for v in verdicts if v.ok]
+    labels = tuple(v.label if v.ok else None for v in verdicts)
+    if not scores:
+        return ItemVerdict("single", item, (system,), tuple(calls), None, unscored=verdicts[0].unscored)
+    _, agreement, flipped = majority([label for label in labels if label is not None])
+    return ItemVerdict(
+        "single",
+        item,
+        (system,),
+        tuple(calls),
+        sum(scores) / len(scores),
+        repeat_verdicts=labels,
+        agreement=agreement,
+        flipped=flipped,
+        spread=max(scores) - min(scores),
+    )
 
 
 def _pairwise(
@@ -349,9 +412,81 @@ def _pairwise(
         ]
         outcomes = [ItemOutcome(i.outcome, i.consistent, i.p_win, i.unscored) for i in pair_items]
         n_flagged = sum(1 for i in range(n_items) if (a, i) in flagged or (b, i) in flagged)
-        pairs.append(pair_summary(a, b, outcomes, single_calls, swapped=swapped, flagged_items=n_flagged))
+        summary = pair_summary(a, b, outcomes, single_calls, swapped=swapped, flagged_items=n_flagged)
+        pairs.append(_with_stability(summary, pair_items, reconcile_mode))
     rated = ratings(games) if len(systems) >= 3 and games else None
     return items, pairs, rated
+
+
+def _with_stability(summary: PairSummary, items: Sequence[ItemVerdict], reconcile_mode: str) -> PairSummary:
+    """A pair's summary with its repeats: position consistency over every
+    repeat's reconciliation, and the stability fields."""
+    repeats = max((len(i.repeat_verdicts) for i in items), default=0)
+    if repeats < 2:
+        return summary
+    per_repeat = [_reconciled(g, reconcile_mode) for i in items for g in _by_repeat(i.calls)]
+    both = [r for r in per_repeat if r.consistent is not None]
+    consistency = _ratio(sum(1 for r in both if r.consistent), len(both)) if summary.swapped else None
+    found = stability(repeats, [i.repeat_verdicts for i in items])
+    return replace(
+        summary,
+        position_consistency=consistency,
+        repeats=repeats,
+        flip_rate=found.flip_rate,
+        repeat_agreement=found.repeat_agreement,
+        pass_k=found.pass_k,
+    )
+
+
+def _single_label(item: ItemVerdict, template: Template) -> str | None:
+    """The label an item counts under in the histogram: its call's (for
+    logprobs the most probable), with repeats the majority label, on a tie
+    the label nearest the mean score."""
+    if item.score is None or not item.calls:
+        return None
+    if not item.repeat_verdicts:
+        return _verdict(item.calls[0]).label
+    winner, _, _ = majority([v for v in item.repeat_verdicts if v is not None])
+    if winner in template.labels:
+        return str(winner)
+    score = item.score
+    return min(template.labels, key=lambda label: abs(float(template.values[label]) - score))
+
+
+def _singles(
+    groups: Mapping[tuple[tuple[str, ...], int], list[OrderCall]],
+    systems: Sequence[str],
+    n_items: int,
+    template: Template,
+    flagged: frozenset[tuple[str, int]],
+) -> tuple[list[ItemVerdict], list[SingleSummary]]:
+    items: list[ItemVerdict] = []
+    singles: list[SingleSummary] = []
+    for name in systems:
+        system_items = [_single_item(i, name, groups.get(((name,), i), [])) for i in range(n_items)]
+        items += system_items
+        summary = single_summary(
+            name,
+            [i.score for i in system_items],
+            [_single_label(i, template) for i in system_items],
+            [i.unscored for i in system_items],
+            scale=template.labels,
+            flagged_items=sum(1 for (s, _) in flagged if s == name),
+        )
+        repeats = max((len(i.repeat_verdicts) for i in system_items), default=0)
+        if repeats >= 2:
+            found = stability(repeats, [i.repeat_verdicts for i in system_items])
+            spreads = [i.spread for i in system_items if i.spread is not None]
+            summary = replace(
+                summary,
+                repeats=repeats,
+                flip_rate=found.flip_rate,
+                repeat_agreement=found.repeat_agreement,
+                pass_k=found.pass_k,
+                mean_spread=sum(spreads) / len(spreads) if spreads else None,
+            )
+        singles.append(summary)
+    return items, singles
 
 
 def assemble(
@@ -383,22 +518,7 @@ def assemble(
             flagged=flagged,
         )
         return Assembled(tuple(items), pairs=tuple(pairs), ratings=rated, flagged=flagged)
-    items = []
-    singles = []
-    for name in systems:
-        system_items = [_single_item(i, name, groups.get(((name,), i), [])) for i in range(n_items)]
-        items += system_items
-        labels = [_verdict(i.calls[0]).label if i.calls and i.score is not None else None for i in system_items]
-        singles.append(
-            single_summary(
-                name,
-                [i.score for i in system_items],
-                labels,
-                [i.unscored for i in system_items],
-                scale=template.labels,
-                flagged_items=sum(1 for (s, _) in flagged if s == name),
-            )
-        )
+    items, singles = _singles(groups, systems, n_items, template, flagged)
     return Assembled(tuple(items), singles=tuple(singles), flagged=flagged)
 
 

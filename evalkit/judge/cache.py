@@ -107,6 +107,21 @@ class JudgeCache:
             "INSERT OR REPLACE INTO calls (key, value, created) VALUES (?, ?, ?)", (key, text, time.time())
         )
 
+    def copy_from(self, path: pathlib.Path) -> int:
+        """Add the rows of the cache file ``path`` that this cache lacks
+        (``evalkit judge merge`` joins the shards' caches); the rows added."""
+        before = len(self)
+        try:
+            other = sqlite3.connect(str(path), timeout=30.0)
+            try:
+                rows = other.execute("SELECT key, value, created FROM calls").fetchall()
+            finally:
+                other.close()
+        except sqlite3.Error as exc:
+            raise ConfigError(f"{path}: cannot read this judge cache: {exc}") from None
+        self._db.executemany("INSERT OR IGNORE INTO calls (key, value, created) VALUES (?, ?, ?)", rows)
+        return len(self) - before
+
     def __len__(self) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM calls").fetchone()[0])
 

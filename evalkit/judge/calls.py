@@ -16,8 +16,8 @@ the inputs, render every judgment's messages (both orders of each pair unless
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from evalkit.errors import ConfigError, InputError
@@ -26,6 +26,7 @@ from evalkit.judge.local_model import local_model_of
 from evalkit.judge.logprob_method import LOGIT_BIAS
 from evalkit.judge.protocols import gbnf_grammar, json_schema
 from evalkit.judge.render import Rendered, merge_system, render
+from evalkit.judge.repeats import repeat_seed
 from evalkit.judge.types import (
     LOCAL_MODEL_NAME,
     LOCAL_SERVER_ID,
@@ -51,6 +52,8 @@ __all__ = [
 ]
 
 Messages = tuple[Mapping[str, str], ...]
+#: Why a cascade's later judge has no call for an item: an earlier judge settled it.
+CASCADE_SKIPPED = "settled by an earlier judge of the cascade"
 
 
 @dataclass(frozen=True)
@@ -61,8 +64,14 @@ class Plan:
     jobs: tuple[Job, ...]
     calls: Mapping[str, Messages]
     params: Mapping[str, Any]
+    #: cache key -> request parameters, for the calls whose parameters are not
+    #: ``params`` (the repeats after the first: another seed)
+    call_params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     #: logprobs: how the labels' probabilities are obtained (``None``: top-k, not yet probed)
     tokens: LabelTokens | None = None
+
+    def params_of(self, key: str) -> Mapping[str, Any]:
+        return self.call_params.get(key, self.params)
 
 
 def check_settings(settings: JudgeSettings, *, mode: Mode, template: Template) -> str:
@@ -116,6 +125,11 @@ def check_inputs(inputs: JudgeInputs, *, mode: Mode, template: Template, baselin
     for name, answers in inputs.systems.items():
         if len(answers) != n:
             raise InputError(f"{n} prompts but {len(answers)} answers from system {name!r}: give one answer per prompt")
+    if template.needs_conversation and inputs.conversations is None:
+        raise ConfigError(
+            f"template {template.name!r} shows whole conversations, but the prompts are single questions",
+            hint="give conversations: JSONL with a messages list per line (docs/judge.md: Multi-turn conversations)",
+        )
     if template.needs_reference:
         if inputs.references is None:
             raise ConfigError(f"template {template.name!r} needs references", hint="pass --references FILE")
@@ -173,7 +187,8 @@ def signature(
 ) -> str:
     """The run's reproducibility signature, e.g.
     ``judge:pairwise@1|mode:pairwise|proto:grammar+gbnf|model:m|swap:yes|reconcile:tie|temp:0|evalkit:0.1.0``
-    (``proto:logprobs+logit_bias`` or ``+top_k`` once the logprobs method is known)."""
+    (``proto:logprobs+logit_bias`` or ``+top_k`` once the logprobs method is known);
+    a shard's ends with ``|shard:I/N``."""
     from evalkit import __version__
 
     _, model = server_identity(settings)
@@ -184,6 +199,8 @@ def signature(
     if mode == "pairwise":
         parts += [f"swap:{'yes' if settings.swap else 'no'}", f"reconcile:{settings.reconcile}"]
     parts += [f"temp:{settings.temperature:g}", f"evalkit:{__version__}"]
+    if settings.shard is not None:  # a shard's numbers are not the run's: its signature says so
+        parts.append(f"shard:{settings.shard}")
     return "|".join(parts)
 
 
@@ -212,6 +229,17 @@ class _Context:
     model: str
     nonce: str
     params: Mapping[str, Any]
+    #: (systems, item) of the jobs to plan; ``None``: every job
+    only: Collection[tuple[tuple[str, ...], int]] | None = None
+    calls: dict[str, Messages] = field(default_factory=dict)
+    call_params: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    def params_for(self, repeat: int) -> Mapping[str, Any]:
+        """Repeat 0 sends ``params`` (its key is a run's without repeats); a
+        later repeat another seed."""
+        if repeat == 0:
+            return self.params
+        return {**self.params, "seed": repeat_seed(self.settings.seed, repeat)}
 
 
 def _missing(ctx: _Context, item: int, shown: tuple[str, ...]) -> list[str]:
@@ -224,6 +252,13 @@ def _missing(ctx: _Context, item: int, shown: tuple[str, ...]) -> list[str]:
 
 def _rendered(ctx: _Context, item: int, shown: tuple[str, ...]) -> Rendered:
     refs = ctx.inputs.references
+    conversation, conversation_flags = None, None
+    if ctx.inputs.conversations is not None:
+        from evalkit.judge.turns import conversation_values
+
+        conversation, conversation_flags = conversation_values(
+            ctx.template, ctx.inputs.conversations[item], shown, nonce=ctx.nonce
+        )
     rendered = render(
         ctx.template,
         ctx.protocol,
@@ -231,37 +266,49 @@ def _rendered(ctx: _Context, item: int, shown: tuple[str, ...]) -> Rendered:
         answers=[ctx.inputs.systems[name][item] or "" for name in shown],
         reference=reference_text(refs[item]) if refs is not None and ctx.template.needs_reference else None,
         nonce=ctx.nonce,
+        conversation=conversation,
+        conversation_flags=conversation_flags,
     )
     if ctx.settings.merge_system:
         rendered = replace(rendered, messages=merge_system(rendered.messages))
     return rendered
 
 
-def _job(
+def _jobs(
     ctx: _Context,
-    calls: dict[str, Messages],
     item: int,
     systems: tuple[str, ...],
     order: Literal["ab", "ba"] | None,
     shown: tuple[str, ...],
-) -> Job:
+) -> list[Job]:
+    """The job of each repeat of one judgment (one call each, keyed apart by its seed)."""
+    repeats = range(ctx.settings.repeats)
+    if ctx.only is not None and (systems, item) not in ctx.only:
+        return [Job(item, systems, order, shown, None, unscored=CASCADE_SKIPPED, repeat=r) for r in repeats]
     missing = _missing(ctx, item, shown)
     if missing:
-        return Job(item, systems, order, shown, None, unscored="missing " + ", ".join(missing))
+        why = "missing " + ", ".join(missing)
+        return [Job(item, systems, order, shown, None, unscored=why, repeat=r) for r in repeats]
     rendered = _rendered(ctx, item, shown)
-    key = cache_key(
-        base_url=ctx.server,
-        model=ctx.model,
-        template_id=ctx.template.id,
-        protocol=ctx.protocol,
-        params=ctx.params,
-        messages=rendered.messages,
-        nonce=ctx.nonce,
-    )
-    calls.setdefault(key, rendered.messages)
     slots = ("answer",) if len(shown) == 1 else ("answer_a", "answer_b")
     flags = {name: rendered.flags[slot] for name, slot in zip(shown, slots) if slot in rendered.flags}
-    return Job(item, systems, order, shown, key, flags)
+    jobs = []
+    for r in repeats:
+        params = ctx.params_for(r)
+        key = cache_key(
+            base_url=ctx.server,
+            model=ctx.model,
+            template_id=ctx.template.id,
+            protocol=ctx.protocol,
+            params=params,
+            messages=rendered.messages,
+            nonce=ctx.nonce,
+        )
+        ctx.calls.setdefault(key, rendered.messages)
+        if params is not ctx.params:
+            ctx.call_params[key] = params
+        jobs.append(Job(item, systems, order, shown, key, flags, repeat=r))
+    return jobs
 
 
 def plan_calls(
@@ -274,22 +321,24 @@ def plan_calls(
     server: str,
     model: str,
     nonce: str,
+    only: Collection[tuple[tuple[str, ...], int]] | None = None,
     tokens: LabelTokens | None = None,
 ) -> Plan:
     """Every job of the run, in report order (pairs or systems, then items,
-    then orders), and its distinct calls."""
+    then orders, then repeats), and its distinct calls; with ``only``, jobs
+    outside it are planned without a call (a cascade's later judges)."""
     params = request_params(settings, template, protocol, tokens)
-    ctx = _Context(settings, inputs, template, protocol, server, model, nonce, params)
-    calls: dict[str, Messages] = {}
+    ctx = _Context(settings, inputs, template, protocol, server, model, nonce, params, only=only)
     jobs: list[Job] = []
     n = inputs.n_items
     if mode == "single":
         for name in inputs.systems:
-            jobs += [_job(ctx, calls, item, (name,), None, (name,)) for item in range(n)]
+            for item in range(n):
+                jobs += _jobs(ctx, item, (name,), None, (name,))
     else:
         for a, b in system_pairs(list(inputs.systems), settings.baseline):
             for item in range(n):
-                jobs.append(_job(ctx, calls, item, (a, b), "ab", (a, b)))
+                jobs += _jobs(ctx, item, (a, b), "ab", (a, b))
                 if settings.swap:
-                    jobs.append(_job(ctx, calls, item, (a, b), "ba", (b, a)))
-    return Plan(tuple(jobs), calls, params, tokens)
+                    jobs += _jobs(ctx, item, (a, b), "ba", (b, a))
+    return Plan(tuple(jobs), ctx.calls, params, ctx.call_params, tokens)

@@ -1,6 +1,7 @@
 """Reading a judge run's files through evalkit's one input reader
 (:mod:`evalkit.loading`): prompts, each system's answers and any number of
-reference files (a JSONL list field gives several references per item)."""
+reference files (a JSONL list field gives several references per item);
+conversations (multi-turn data) through :mod:`evalkit.judge.conversations`."""
 
 from __future__ import annotations
 
@@ -20,6 +21,10 @@ def load_inputs(data: JudgeData) -> JudgeInputs:
         raise ConfigError("the judge needs prompts", hint='pass --prompts FILE (or prompts = "FILE" in [judge])')
     if not data.systems:
         raise ConfigError("the judge needs systems", hint='pass --system NAME=FILE (or [judge.systems] NAME = "FILE")')
+    from evalkit.judge.conversations import is_conversation_data, load_conversations
+
+    if is_conversation_data(data):
+        return load_conversations(data)
     prompts = load_texts(InputSpec(Path(data.prompts), data.prompt_field), what="prompt")
     specs = {name: InputSpec(Path(path), data.prediction_field) for name, path in data.systems.items()}
     systems = load_systems(specs)

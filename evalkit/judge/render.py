@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 from evalkit.judge.types import Template
 
-__all__ = ["Rendered", "render", "new_nonce", "escape", "injection_flags", "merge_system", "NONCE_PLACEHOLDER"]
+__all__ = ["Rendered", "block", "render", "new_nonce", "escape", "injection_flags", "merge_system", "NONCE_PLACEHOLDER"]
 
 #: What the nonce is replaced with in the cache key, so that a rerun (with a
 #: new nonce) finds the calls of an earlier run.
@@ -84,7 +84,8 @@ def escape(text: str, *, headings: Sequence[str] = (), nonce: str = "") -> str:
     for heading in headings:
         out = re.sub(
             re.escape(heading),
-            lambda m: m.group(0).replace("[", "(").replace("]", ")"),
+            # brackets and <|...|> marks: the two heading styles of the shipped templates
+            lambda m: m.group(0).replace("[", "(").replace("]", ")").replace("<|", "(").replace("|>", ")"),
             out,
             flags=re.IGNORECASE,
         )
@@ -107,7 +108,7 @@ def injection_flags(text: str, template: Template) -> tuple[str, ...]:
     return tuple(reasons)
 
 
-def _block(slot: str, text: str, nonce: str, headings: Sequence[str]) -> str:
+def block(slot: str, text: str, nonce: str, headings: Sequence[str]) -> str:
     tag = slot.upper()
     return f"<<<{tag} {nonce}>>>\n{escape(text, headings=headings, nonce=nonce)}\n<<<END {tag} {nonce}>>>"
 
@@ -128,24 +129,31 @@ def render(
     answers: Sequence[str],
     reference: str | None = None,
     nonce: str,
+    conversation: Mapping[str, str] | None = None,
+    conversation_flags: Mapping[str, tuple[str, ...]] | None = None,
 ) -> Rendered:
     """Messages for one call: ``answers`` holds one answer (single) or two
-    (pairwise, in the order shown to the judge)."""
+    (pairwise, in the order shown to the judge). Multi-turn data adds the
+    conversation placeholders' values, already delimited, and the flags of
+    the earlier turns' answers (:mod:`evalkit.judge.turns`)."""
     expected = 1 if template.mode == "single" else 2
     if len(answers) != expected:
         raise ValueError(f"a {template.mode} template takes {expected} answer(s), got {len(answers)}")
     slots = ("answer",) if expected == 1 else ("answer_a", "answer_b")
-    values = {"question": _block("question", question, nonce, template.headings)}
+    values = {"question": block("question", question, nonce, template.headings)}
     flags: dict[str, tuple[str, ...]] = {}
     for slot, answer in zip(slots, answers):
-        values[slot] = _block(slot, answer, nonce, template.headings)
+        values[slot] = block(slot, answer, nonce, template.headings)
         found = injection_flags(answer, template)
         if found:
             flags[slot] = found
     if template.needs_reference:
         if reference is None:
             raise ValueError(f"template {template.name!r} needs a reference")
-        values["reference"] = _block("reference", reference, nonce, template.headings)
+        values["reference"] = block("reference", reference, nonce, template.headings)
+    values.update(conversation or {})
+    for slot, reasons in (conversation_flags or {}).items():
+        flags[slot] = tuple(dict.fromkeys(flags.get(slot, ()) + reasons))
     values["format_instructions"] = template.instructions_for(protocol)
     system = template.system.format(**values).strip()
     user = template.user.format(**values).strip()

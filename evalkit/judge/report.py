@@ -7,6 +7,7 @@ Numbers print through :mod:`evalkit.formatting`, like every other table.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import pathlib
 from typing import Any
@@ -14,6 +15,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 from evalkit.formatting import format_number, markdown_escape, markdown_table
 from evalkit.jsonable import jsonable
+from evalkit.judge.agreement_report import agreement_markdown
+from evalkit.judge.stability_report import canary_lines, stability_lines
+from evalkit.judge.style_report import shard_features_json, style_markdown, style_pair_fields, style_ratings_section
 from evalkit.judge.types import ItemVerdict, JudgeRun, OrderCall
 
 __all__ = ["judgments_jsonl", "public_url", "render_markdown", "report_texts", "summary_dict", "write_report"]
@@ -38,6 +42,12 @@ def _settings(run: JudgeRun) -> dict[str, Any]:
     return out
 
 
+def _with_agreement(run: JudgeRun, record: dict[str, Any], systems: tuple[str, ...]) -> dict[str, Any]:
+    from evalkit.judge.agreement_report import human_agreement_record
+
+    return {**record, "human_agreement": human_agreement_record(run, systems)}
+
+
 def summary_dict(run: JudgeRun) -> dict[str, Any]:
     """The JSON-ready summary of a run (what ``summary.json`` holds)."""
     from evalkit import __version__
@@ -58,9 +68,17 @@ def summary_dict(run: JudgeRun) -> dict[str, Any]:
             "swap": s.swap if pairwise else None,
             "baseline": s.baseline,
         },
-        "pairs": [p.to_dict() for p in run.pairs] if pairwise else None,
+        "pairs": [
+            {**_with_agreement(run, p.to_dict(), (p.system_a, p.system_b)), **style_pair_fields(run, p)}
+            for p in run.pairs
+        ]
+        if pairwise and not s.shard
+        else None,
         "ratings": [r.to_dict() for r in run.ratings] if run.ratings else None,
-        "systems": [r.to_dict() for r in run.singles] if not pairwise else None,
+        "style_controlled_ratings": style_ratings_section(run),
+        "systems": [_with_agreement(run, r.to_dict(), (r.system,)) for r in run.singles]
+        if not pairwise and not s.shard
+        else None,
         "stopped": run.stopped,
         "evalkit_version": __version__,
         "settings": _settings(run),
@@ -69,7 +87,34 @@ def summary_dict(run: JudgeRun) -> dict[str, Any]:
         out["judge"]["logprobs_method"] = run.logprobs.method
         out["judge"]["logprobs_note"] = run.logprobs.note
     out.update(run.stats.to_dict())
+    out["repeats"] = s.repeats
+    out["canary"] = dataclasses.asdict(run.canary) if run.canary is not None else None
+    out["null_canaries"] = [c.to_dict() for c in run.null_canaries] or None
+    out["shard"] = _shard(run)
     return dict(jsonable(out))
+
+
+def _shard(run: JudgeRun) -> dict[str, Any] | None:
+    """``summary.json``'s ``shard``: which part of a run this is (``None``: the whole run)."""
+    shard, whole = run.settings.shard, run.whole_run
+    if shard is None or whole is None:
+        return None
+    return {
+        "number": shard.number,
+        "total": shard.total,
+        "calls": run.stats.calls,
+        "run_calls": whole.calls,
+        "run_digest": whole.digest,
+    }
+
+
+def _shard_lines(run: JudgeRun) -> list[str]:
+    shard, calls = run.settings.shard, run.whole_run.calls if run.whole_run else None
+    return [
+        f"**Shard {shard}: not a result.** This shard judged {run.stats.calls} of the run's {calls} calls "
+        "(chosen by cache key); its verdicts are in judgments.jsonl. Win rates, scores and ratings come from "
+        "`evalkit judge merge` over every shard's folder.",
+    ]
 
 
 def _call_record(item: ItemVerdict, order_call: OrderCall) -> dict[str, Any]:
@@ -80,6 +125,8 @@ def _call_record(item: ItemVerdict, order_call: OrderCall) -> dict[str, Any]:
         record.update(
             system_a=item.systems[0], system_b=item.systems[1], order=order_call.order, shown=list(order_call.shown)
         )
+    # with --repeats: the call's repeat, and its item's agreement over repeats (null with one repeat)
+    record.update(repeat=order_call.repeat, item_agreement=item.agreement, item_flipped=item.flipped)
     call = order_call.call
     if call is None:
         record.update(messages=None, raw_answer=None, verdict=None, unscored=order_call.unscored, cached=False)
@@ -156,7 +203,7 @@ def _pairwise_lines(run: JudgeRun) -> list[str]:
         lines.append(
             markdown_table(["system", "rating"], [[r.system, format_number(r.rating, "0-100")] for r in run.ratings])
         )
-    return lines + ["", _PAIR_NOTE]
+    return lines + ["", _PAIR_NOTE] + style_markdown(run)
 
 
 def _single_lines(run: JudgeRun) -> list[str]:
@@ -189,7 +236,13 @@ def render_markdown(run: JudgeRun, *, heading_level: int = 2) -> str:
     lines.append("")
     if run.logprobs is not None:
         lines += [_logprobs_line(run), ""]
-    lines += _pairwise_lines(run) if run.mode == "pairwise" else _single_lines(run)
+    if run.settings.shard is not None:
+        lines += _shard_lines(run)
+    else:
+        lines += _pairwise_lines(run) if run.mode == "pairwise" else _single_lines(run)
+        lines += agreement_markdown(run)
+        lines += stability_lines(run)
+        lines += canary_lines(run)
     lines += [
         "",
         f"Calls: {s.calls} ({s.cache_hits} from the cache, {s.failed_calls} unscored); "
@@ -205,11 +258,19 @@ def render_markdown(run: JudgeRun, *, heading_level: int = 2) -> str:
 def report_texts(run: JudgeRun, out_dir: str | pathlib.Path) -> dict[pathlib.Path, str]:
     """Every file of a run's report, path and text, built before any is written."""
     out = pathlib.Path(out_dir)
-    return {
+    texts = {
         out / "judgments.jsonl": judgments_jsonl(run),
         out / "summary.json": json.dumps(summary_dict(run), indent=2, ensure_ascii=False) + "\n",
         out / "report.md": render_markdown(run),
     }
+    features = shard_features_json(run)
+    if features is not None:
+        texts[out / "style_features.json"] = features
+    if run.settings.write_canary and run.inputs is not None:
+        from evalkit.judge.canary import canary_jsonl
+
+        texts[pathlib.Path(run.settings.write_canary)] = canary_jsonl(run)
+    return texts
 
 
 def write_report(run: JudgeRun, out_dir: str | pathlib.Path) -> dict[str, pathlib.Path]:
@@ -218,5 +279,5 @@ def write_report(run: JudgeRun, out_dir: str | pathlib.Path) -> dict[str, pathli
 
     texts = report_texts(run, out_dir)
     write_files_atomic(texts)
-    names = ("judgments", "summary", "report")
+    names = ("judgments", "summary", "report", "canary")
     return dict(zip(names, texts))

@@ -21,10 +21,12 @@ import dataclasses
 import os
 import pathlib
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
+from typing import TYPE_CHECKING
 
 from evalkit.errors import ConfigError
-from evalkit.judge.aggregate import assemble, run_stats
+from evalkit.judge.aggregate import Assembled, assemble, run_stats
+from evalkit.judge.agreement import PairAgreement, SingleAgreement, pairwise_agreement, single_agreement
 from evalkit.judge.cache import JudgeCache, default_cache_path
 from evalkit.judge.calls import (
     Messages,
@@ -36,11 +38,13 @@ from evalkit.judge.calls import (
     server_identity,
     signature,
 )
+from evalkit.judge.labels import HumanLabels
 from evalkit.judge.logprob_method import cached_form, capability_key, label_tokens_from
 from evalkit.judge.protocols import parse_verdict
 from evalkit.judge.render import new_nonce
 from evalkit.judge.send import Endpoint, SendResult, resolve_logprobs, send_calls
 from evalkit.judge.server import JudgeServers
+from evalkit.judge.shard import shard_plan, whole_run
 from evalkit.judge.templates import load_template
 from evalkit.judge.types import (
     CallRecord,
@@ -53,10 +57,14 @@ from evalkit.judge.types import (
     Mode,
     Progress,
     Template,
+    WholeRun,
 )
 from evalkit.settings import validate
 
-__all__ = ["api_key_from_env", "cache_path", "run_judge"]
+if TYPE_CHECKING:  # pragma: no cover
+    from evalkit.judge.style_control import StyleControl
+
+__all__ = ["agreement_of", "api_key_from_env", "cache_path", "run_judge"]
 
 
 def api_key_from_env(settings: JudgeSettings, environ: Mapping[str, str] = os.environ) -> str | None:
@@ -123,9 +131,16 @@ class _Prepared:
     nonce: str
     server: str
     model: str
+    only: Collection[tuple[tuple[str, ...], int]] | None = None
 
 
-def _prepare(settings: JudgeSettings, inputs: JudgeInputs, mode: Mode, nonce: str | None) -> _Prepared:
+def _prepare(
+    settings: JudgeSettings,
+    inputs: JudgeInputs,
+    mode: Mode,
+    nonce: str | None,
+    only: Collection[tuple[tuple[str, ...], int]] | None = None,
+) -> _Prepared:
     values = {f.name: getattr(settings, f.name) for f in dataclasses.fields(settings)}
     settings = validate(JudgeSettings, values, where="judge settings").resolved()
     template = load_template(settings.template or mode)
@@ -134,8 +149,8 @@ def _prepare(settings: JudgeSettings, inputs: JudgeInputs, mode: Mode, nonce: st
     check_inputs(inputs, mode=mode, template=template, baseline=settings.baseline)
     server, model = server_identity(settings)
     nonce = nonce or new_nonce()
-    plan = _plan(settings, inputs, mode, template, protocol, server, model, nonce, None)
-    return _Prepared(settings, inputs, template, protocol, plan, nonce, server, model)
+    plan = _plan(settings, inputs, mode, template, protocol, server, model, nonce, None, only)
+    return _Prepared(settings, inputs, template, protocol, plan, nonce, server, model, only)
 
 
 def _plan(
@@ -148,6 +163,7 @@ def _plan(
     model: str,
     nonce: str,
     tokens: LabelTokens | None,
+    only: Collection[tuple[tuple[str, ...], int]] | None,
 ) -> Plan:
     return plan_calls(
         settings,
@@ -158,6 +174,7 @@ def _plan(
         server=server,
         model=model,
         nonce=nonce,
+        only=only,
         tokens=tokens,
     )
 
@@ -178,8 +195,15 @@ def _with_logprobs_method(
     if tokens is None:
         return prep, endpoint, requests
     s = prep
-    plan = _plan(s.settings, s.inputs, mode, s.template, s.protocol, s.server, s.model, s.nonce, tokens)
+    plan = _plan(s.settings, s.inputs, mode, s.template, s.protocol, s.server, s.model, s.nonce, tokens, s.only)
     return dataclasses.replace(prep, plan=plan), endpoint, requests
+
+
+def _sharded(prep: _Prepared) -> tuple[_Prepared, WholeRun | None]:
+    """A shard's part of the plan, and the whole run it belongs to (``None``: not a shard)."""
+    if prep.settings.shard is None:
+        return prep, None
+    return dataclasses.replace(prep, plan=shard_plan(prep.plan, prep.settings.shard)), whole_run(prep.plan)
 
 
 def _send(
@@ -203,6 +227,7 @@ def _send(
             params=prep.plan.params,
             cache=cache,
             progress=progress,
+            call_params=prep.plan.call_params,
             tokens=prep.plan.tokens,
         )
     )
@@ -218,6 +243,8 @@ def run_judge(
     server: JudgeServers | None = None,
     progress: Progress | None = None,
     nonce: str | None = None,
+    labels: HumanLabels | None = None,
+    only: Collection[tuple[tuple[str, ...], int]] | None = None,
 ) -> JudgeRun:
     """Run the judge over ``inputs``.
 
@@ -225,10 +252,14 @@ def run_judge(
     used only to talk to the server, never stored. ``server`` provides the
     endpoint and starts the local judge when a call must be sent; give the
     same provider to several runs to share one local server (without one, a
-    local server of this run's own is stopped when it ends).
+    local server of this run's own is stopped when it ends). With
+    ``labels`` (:func:`evalkit.judge.labels.load_labels`), the run's
+    ``agreement`` measures the verdicts against them. ``only`` limits
+    the calls to those ``(systems, item)`` (a cascade's later judges); the
+    other items are unscored, settled elsewhere.
     """
     started = time.perf_counter()
-    prep = _prepare(settings, inputs, mode, nonce)
+    prep = _prepare(settings, inputs, mode, nonce, only)
     settings = prep.settings
     progress = progress or Progress()
     cache = JudgeCache(cache_path(settings))
@@ -239,6 +270,7 @@ def run_judge(
         with _provider(server) as servers:
             if prep.protocol == "logprobs":
                 prep, endpoint, method_requests = _with_logprobs_method(prep, mode, cache, servers, api_key)
+            prep, whole = _sharded(prep)
             plan = prep.plan
             records = _from_cache(cache, plan, prep.template, prep.protocol, settings)
             progress.total(len(plan.calls))
@@ -248,7 +280,7 @@ def run_judge(
             if settings.dry_run:
                 estimate = _estimate(plan, pending, len(records), settings)
                 stats = JudgeStats(calls=len(plan.calls), cache_hits=len(records))
-                return _result(prep, mode, records, stats, None, estimate=estimate)
+                return _result(prep, mode, records, stats, None, estimate=estimate, whole=whole)
             if pending:
                 sent, endpoint = _send(prep, pending, servers=servers, api_key=api_key, cache=cache, progress=progress)
                 records.update(sent.records)
@@ -260,7 +292,8 @@ def run_judge(
         "retries": sent.retries,
         "probe_requests": sent.probe_requests + method_requests,
     }
-    return _result(prep, mode, records, counters, endpoint, stopped=sent.stopped, started=started)
+    run = _result(prep, mode, records, counters, endpoint, stopped=sent.stopped, started=started, whole=whole)
+    return dataclasses.replace(run, agreement=agreement_of(run, labels), labels=labels) if labels is not None else run
 
 
 def _result(
@@ -273,6 +306,7 @@ def _result(
     stopped: str | None = None,
     estimate: DryRunEstimate | None = None,
     started: float | None = None,
+    whole: WholeRun | None = None,
 ) -> JudgeRun:
     settings = prep.settings
     systems = tuple(prep.inputs.systems)
@@ -295,6 +329,9 @@ def _result(
             records, counters=counters, price=settings.price, flagged=len(parts.flagged), duration_s=duration
         )
     _, model = server_identity(settings)
+    if settings.shard is not None:  # a shard's summaries would be one order of some items: the merge makes them
+        items = tuple(i for i in parts.items if i.calls)
+        parts = dataclasses.replace(parts, items=items, pairs=(), singles=(), ratings=None)
     return JudgeRun(
         mode=mode,
         settings=settings,
@@ -314,5 +351,36 @@ def _result(
         stats=stats,
         stopped=stopped,
         estimate=estimate,
+        style_control=_style_control(prep, parts, mode) if estimate is None and whole is None else None,
+        whole_run=whole,
+        inputs=prep.inputs if whole is not None else None,  # a shard writes its answers' style features
         logprobs=prep.plan.tokens,
     )
+
+
+def _style_control(prep: _Prepared, parts: Assembled, mode: Mode) -> StyleControl | None:
+    """Length-controlled win rates and style-controlled ratings (with
+    ratings only where the run has raw ones: three systems or more)."""
+    if not prep.settings.style_control or mode != "pairwise":
+        return None
+    from evalkit.judge.style_control import style_control  # numpy: only when a pairwise run ends
+
+    return style_control(
+        parts.items,
+        prep.inputs.systems,
+        n_items=prep.inputs.n_items,
+        probabilities=prep.settings.reconcile == "average",
+        rounds=prep.settings.style_control_rounds,
+        rate=parts.ratings is not None,
+    )
+
+
+def agreement_of(run: JudgeRun, labels: HumanLabels) -> tuple[PairAgreement | SingleAgreement, ...]:
+    """The run's agreement with ``labels``: one per judged pair (or system)
+    that has labelled, scored items; 1,000 bootstrap rounds, seed 0."""
+    found: list[PairAgreement | SingleAgreement | None]
+    if run.mode == "pairwise":
+        found = [pairwise_agreement(run.items, labels, p.system_a, p.system_b) for p in run.pairs]
+    else:
+        found = [single_agreement(run.items, labels, s.system) for s in run.singles]
+    return tuple(a for a in found if a is not None)

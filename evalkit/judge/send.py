@@ -84,6 +84,8 @@ class _Run:
     slots: asyncio.Semaphore
     records: dict[str, CallRecord] = field(default_factory=dict)
     aborted: list[BaseException] = field(default_factory=list)
+    #: cache key -> parameters for the calls that do not send ``params`` (repeats)
+    call_params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     tokens: LabelTokens | None = None
 
     def record(self, key: str, messages: Messages, outcome: CallOutcome) -> CallRecord:
@@ -111,7 +113,7 @@ class _Run:
                 self.progress.update("failed")
                 return
             try:
-                outcome = await self.client.complete(messages, self.params)
+                outcome = await self.client.complete(messages, self.call_params.get(key, self.params))
             except BaseException as exc:
                 self.aborted.append(exc)
                 raise
@@ -160,11 +162,14 @@ async def send_calls(
     params: Mapping[str, Any],
     cache: JudgeCache,
     progress: Progress,
+    call_params: Mapping[str, Mapping[str, Any]] | None = None,
     tokens: LabelTokens | None = None,
 ) -> SendResult:
     """Probe the server, then send ``pending`` (cache key -> messages) with at
-    most ``settings.concurrency`` in flight. ``settings`` must be resolved;
-    ``tokens`` is the logprobs method (:func:`resolve_logprobs`)."""
+    most ``settings.concurrency`` in flight. ``settings`` must be resolved.
+    ``call_params`` gives the parameters of the calls that do not send
+    ``params`` (the later repeats); ``tokens`` is the logprobs method
+    (:func:`resolve_logprobs`)."""
     concurrency = settings.concurrency or 1
     client = make_client(endpoint, api_key, settings)
     run = _Run(
@@ -177,6 +182,7 @@ async def send_calls(
         progress,
         _Budget(settings, int(params["max_tokens"])),
         asyncio.Semaphore(concurrency),
+        call_params=call_params or {},
         tokens=tokens,
     )
     try:

@@ -27,10 +27,21 @@ from evalkit.settings import setting, validate
 __all__ = ["Template", "TemplateError", "load_template", "available_templates", "parse_template", "PROTOCOLS"]
 
 _PLACEHOLDERS = {
-    "single": {"question", "answer", "reference", "format_instructions"},
-    "pairwise": {"question", "answer_a", "answer_b", "reference", "format_instructions"},
+    "single": {"question", "answer", "reference", "format_instructions", "conversation", "reference_conversation"},
+    "pairwise": {
+        "question",
+        "answer_a",
+        "answer_b",
+        "reference",
+        "format_instructions",
+        "conversation_a",
+        "conversation_b",
+        "reference_conversation",
+    },
 }
+#: What a template must show: the answers, or the conversations (multi-turn).
 _REQUIRED = {"single": {"answer"}, "pairwise": {"answer_a", "answer_b"}}
+_REQUIRED_CONVERSATION = {"single": {"conversation"}, "pairwise": {"conversation_a", "conversation_b"}}
 _HEADING_LINE = re.compile(r"^\s*(\[[^\[\]{}\n]+\])\s*$", re.MULTILINE)
 _NonEmpty = Annotated[str, MinLen(1)]
 #: a nested table rejects unknown keys too
@@ -165,6 +176,8 @@ def _placeholders(raw: TemplateFile, path: pathlib.Path) -> set[str]:
             hint=f"a {raw.mode} template may use: {', '.join('{' + p + '}' for p in sorted(_PLACEHOLDERS[raw.mode]))}",
         )
     missing = _REQUIRED[raw.mode] - used
+    if missing and not _REQUIRED_CONVERSATION[raw.mode] - used:
+        missing = set()
     if missing:
         raise TemplateError(f"{path}: messages lack {', '.join('{' + m + '}' for m in sorted(missing))}")
     return used

@@ -26,15 +26,25 @@ import re
 import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
-from typing import Annotated, Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Annotated, Any, Literal, NamedTuple
 
 from annotated_types import Ge, Gt, Le
 
 from evalkit.errors import TemplateError
 from evalkit.settings import setting
 
+if TYPE_CHECKING:  # agreement.py builds on these types; the run only carries its results
+    from evalkit.judge.agreement import PairAgreement, SingleAgreement
+    from evalkit.judge.labels import HumanLabels
+    from evalkit.judge.style_control import StyleControl
+
 __all__ = [
+    "Agreement",
     "CallRecord",
+    "CanaryChange",
+    "CanaryCheck",
+    "CascadeStage",
+    "Conversation",
     "DryRunEstimate",
     "GRAMMAR_BACKENDS",
     "ItemOutcome",
@@ -52,16 +62,23 @@ __all__ = [
     "LOCAL_MODEL_NAME",
     "LOCAL_SERVER_ID",
     "Mode",
+    "NullCanary",
     "OrderCall",
     "PROTOCOLS",
+    "POOL_MODES",
     "PairSummary",
+    "PanelMember",
+    "PanelRun",
+    "PanelSettings",
     "Price",
     "Progress",
     "RECONCILE_MODES",
     "Rating",
+    "Shard",
     "SingleSummary",
     "Template",
     "Verdict",
+    "WholeRun",
     "system_pairs",
 ]
 
@@ -109,6 +126,38 @@ class Price(NamedTuple):
     @classmethod
     def __get_pydantic_core_schema__(cls, source: object, handler: object) -> object:
         # pydantic loads only when settings are validated: evalkit --help stays light.
+        from pydantic_core import core_schema
+
+        return core_schema.no_info_plain_validator_function(cls.parse)
+
+
+class Shard(NamedTuple):
+    """Shard ``number`` of ``total`` (1-based): ``"2/3"``. A sharded run judges
+    only the calls whose cache key falls in its shard
+    (:func:`evalkit.judge.shard.shard_of`)."""
+
+    number: int
+    total: int
+
+    def __str__(self) -> str:
+        return f"{self.number}/{self.total}"
+
+    @classmethod
+    def parse(cls, value: object) -> Shard:
+        if isinstance(value, tuple) and len(value) == 2:
+            value = f"{value[0]}/{value[1]}"
+        text = value.strip() if isinstance(value, str) else ""
+        index, sep, count = text.partition("/")
+        try:
+            i, n = (int(index), int(count)) if sep else (0, 0)
+        except ValueError:
+            i, n = 0, 0
+        if n < 1 or not 1 <= i <= n:
+            raise ValueError("give I/N with 1 <= I <= N, e.g. 2/3 (shard 2 of 3)")
+        return cls(i, n)
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: object, handler: object) -> object:
         from pydantic_core import core_schema
 
         return core_schema.no_info_plain_validator_function(cls.parse)
@@ -171,6 +220,42 @@ class JudgeSettings:
         "whose chat format drops system messages)",
     )
     backoff_base: PositiveFloat = setting(0.5, cli=False, help="the backoff unit in seconds of the retries")
+    repeats: PositiveInt = setting(
+        1,
+        metavar="K",
+        help="make every call K times with distinct seeds (seed+r); report flip rate, Fleiss' kappa and pass^k",
+    )
+    canary: str | None = setting(
+        None,
+        metavar="FILE",
+        path=True,
+        help="drift canary: JSONL items with a trusted run's verdicts, judged again in every run (docs/judge.md)",
+    )
+    canary_tolerance: Annotated[float, Ge(0), Le(0.5)] = setting(
+        0.05,
+        metavar="P",
+        help="the share of canary verdicts that may change by chance when no flip rate was measured (--repeats 1)",
+    )
+    write_canary: str | None = setting(
+        None, metavar="FILE", path=True, help="write this run's scored items and verdicts as a drift canary file"
+    )
+    null_canary: bool = setting(
+        False,
+        help="also judge a constant answer and one that instructs the judge against the baseline; "
+        "flag the judge if either beats it",
+    )
+    style_control: bool = setting(
+        True, help="pairwise: report length-controlled win rates and style-controlled ratings (docs/judge.md)"
+    )
+    style_control_rounds: Annotated[int, Ge(1000)] = setting(
+        1000, metavar="N", help="bootstrap rounds of the length/style-controlled intervals (at least 1000)"
+    )
+    shard: Shard | None = setting(
+        None,
+        metavar="I/N",
+        help="judge only shard I of N of the calls, chosen by cache key (a Slurm array or Kubernetes indexed "
+        "job runs one each); then evalkit judge merge DIR...",
+    )
     local_model: str | None = setting(
         None,
         metavar="PATH",
@@ -203,11 +288,13 @@ class JudgeSettings:
     def reported(self) -> dict[str, object]:
         """The settings ``summary.json`` records: every setting except where
         the key, cache and reports live."""
-        hidden = {"api_key_env", "cache", "out", "dry_run", "backoff_base"}
+        hidden = {"api_key_env", "cache", "out", "dry_run", "backoff_base", "write_canary"}
         out: dict[str, object] = {}
         for f in fields(self):
             if f.name not in hidden:
                 value = getattr(self, f.name)
+                if isinstance(value, Shard):
+                    value = str(value)
                 out[f.name] = list(value) if isinstance(value, Price) else value
         return out
 
@@ -234,6 +321,20 @@ class JudgeData:
     reference_field: str | None = setting(
         None, metavar="NAME", help="field/column of the references (a JSONL list gives several)"
     )
+    labels: str | None = setting(
+        None,
+        metavar="FILE",
+        path=True,
+        help="human labels (.jsonl/.csv/.tsv) to measure the judge's agreement with; see docs/judge.md",
+    )
+    id_field: str | None = setting(
+        None, metavar="NAME", help="field/column of the prompts' ids, when the labels name items by id"
+    )
+    turn: PositiveInt | None = setting(
+        None,
+        metavar="N",
+        help="conversations (JSONL with a messages list): judge turn N (default: the last turn)",
+    )
 
     @property
     def reference_files(self) -> list[str]:
@@ -250,6 +351,9 @@ class JudgeInputs:
     prompts: tuple[str | None, ...]
     systems: Mapping[str, tuple[str | None, ...]]
     references: tuple[tuple[str, ...], ...] | None = None
+    #: multi-turn data: each item's conversation up to the judged turn, whose
+    #: last question and answers are ``prompts`` and ``systems``
+    conversations: tuple[Conversation, ...] | None = None
 
     @classmethod
     def of(
@@ -272,9 +376,25 @@ class JudgeInputs:
     def limited(self, limit: int | None) -> JudgeInputs:
         if limit is None:
             return self
-        k = max(0, limit)
-        refs = None if self.references is None else self.references[:k]
-        return JudgeInputs(self.prompts[:k], {s: a[:k] for s, a in self.systems.items()}, refs)
+        return self.subset(range(max(0, min(limit, self.n_items))))
+
+    def subset(self, items: Sequence[int]) -> JudgeInputs:
+        """These inputs restricted to ``items`` (in that order)."""
+        refs = None if self.references is None else tuple(self.references[i] for i in items)
+        convs = None if self.conversations is None else tuple(self.conversations[i] for i in items)
+        systems = {s: tuple(a[i] for i in items) for s, a in self.systems.items()}
+        return JudgeInputs(tuple(self.prompts[i] for i in items), systems, refs, convs)
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """One item of multi-turn data, up to the judged turn: the user's
+    questions, each system's answers (``None``: a system without this
+    conversation) and, optionally, the reference answers."""
+
+    questions: tuple[str, ...]
+    answers: Mapping[str, tuple[str, ...] | None]
+    references: tuple[str, ...] | None = None
 
 
 def system_pairs(systems: Sequence[str], baseline: str | None = None) -> list[tuple[str, str]]:
@@ -289,6 +409,9 @@ def system_pairs(systems: Sequence[str], baseline: str | None = None) -> list[tu
 
 
 # -- templates ------------------------------------------------------------------
+
+#: Placeholders that show a whole conversation (multi-turn data, up to the judged turn).
+CONVERSATION_PLACEHOLDERS = frozenset({"conversation", "conversation_a", "conversation_b", "reference_conversation"})
 
 
 def template_fields(text: str) -> set[str]:
@@ -325,7 +448,16 @@ class Template:
 
     @property
     def needs_reference(self) -> bool:
-        return "reference" in template_fields(self.system) | template_fields(self.user)
+        return bool({"reference", "reference_conversation"} & self.placeholders)
+
+    @property
+    def placeholders(self) -> set[str]:
+        return template_fields(self.system) | template_fields(self.user)
+
+    @property
+    def needs_conversation(self) -> bool:
+        """Whether the template shows whole conversations (multi-turn data)."""
+        return bool(CONVERSATION_PLACEHOLDERS & self.placeholders)
 
     @property
     def id(self) -> str:
@@ -408,6 +540,8 @@ class Job:
     #: system -> why its answer may be aimed at the judge
     flags: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     unscored: str | None = None
+    #: which of the ``--repeats`` this call is (0 for the first)
+    repeat: int = 0
 
 
 @dataclass(frozen=True)
@@ -443,6 +577,7 @@ class OrderCall:
     call: CallRecord | None  # None: not sent, an input is missing
     flags: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     unscored: str | None = None
+    repeat: int = 0
 
     @property
     def label(self) -> str | None:
@@ -488,6 +623,14 @@ class ItemVerdict:
     p_win: float | None = None
     consistent: bool | None = None
     unscored: str | None = None
+    #: with ``--repeats`` K > 1: each repeat's verdict (its reconciled outcome,
+    #: or its label in single mode; ``None`` unscored), the share of scored
+    #: repeats giving the majority verdict, whether they disagree, and (single)
+    #: the spread max - min of their scores
+    repeat_verdicts: tuple[str | None, ...] = ()
+    agreement: float | None = None
+    flipped: bool | None = None
+    spread: float | None = None
 
     @property
     def flagged(self) -> bool:
@@ -518,6 +661,13 @@ class PairSummary:
     swapped: bool
     possible_injection: int
     unscored_reasons: Mapping[str, int]
+    #: stability over ``--repeats`` (``None`` with one repeat): the chance that
+    #: two repeats of an item disagree, Fleiss' kappa over repeats, the share
+    #: of items whose K repeats all agree (judge/repeats.py)
+    repeats: int = 1
+    flip_rate: float | None = None
+    repeat_agreement: float | None = None
+    pass_k: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -537,6 +687,13 @@ class SingleSummary:
     histogram: Mapping[str, int]
     possible_injection: int
     unscored_reasons: Mapping[str, int]
+    #: stability over ``--repeats``, as in :class:`PairSummary`, and the mean
+    #: over items of the spread (max - min) of their repeats' scores
+    repeats: int = 1
+    flip_rate: float | None = None
+    repeat_agreement: float | None = None
+    pass_k: float | None = None
+    mean_spread: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -592,6 +749,79 @@ class DryRunEstimate:
 
 
 @dataclass(frozen=True)
+class CanaryChange:
+    """One drift-canary item whose verdict moved: the trusted verdict (an
+    outcome of answer_a, or a grade) and today's (``None`` unscored)."""
+
+    item: int
+    trusted: str | float
+    now: str | float | None
+
+
+@dataclass(frozen=True)
+class CanaryCheck:
+    """The drift canary of a run (``--canary FILE``), judged again with the
+    run's settings and compared with the verdicts a trusted run gave.
+
+    ``changed`` items of ``n`` scored moved; ``rate`` is the chance of a
+    change that the judge's stability explains (the 95% upper bound of the
+    flip rate measured by the repeats, or ``--canary-tolerance`` without
+    repeats: ``basis`` says which); ``expected_max`` is the most changes a
+    one-sided binomial test at 5% accepts, ``p_value`` that test's.
+    """
+
+    file: str
+    n: int
+    changed: int
+    unscored: int
+    rate: float
+    basis: str
+    expected_max: int
+    p_value: float
+    drift: bool
+    changes: tuple[CanaryChange, ...] = ()
+    calls: int = 0
+
+    @property
+    def message(self) -> str:
+        head = "drift detected" if self.drift else "no drift"
+        return (
+            f"canary: {head}, {self.changed}/{self.n} verdicts changed, expected <= {self.expected_max} "
+            f"(p = {self.p_value:.3g}; change rate {self.rate:.3f} from {self.basis})"
+        )
+
+
+@dataclass(frozen=True)
+class NullCanary:
+    """A null-model canary (``--null-canary``): a content-free answer given
+    to every item, judged against the baseline. ``low``/``high`` bound its
+    win rate (ties half) with a 95% Wilson interval; ``beats_baseline`` when
+    the win rate is over 0.5 and so is ``low``."""
+
+    name: str
+    answer: str
+    baseline: str
+    n: int
+    win_rate: float | None
+    low: float | None
+    high: float | None
+    beats_baseline: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass(frozen=True)
+class WholeRun:
+    """What a shard knows of the whole run: its number of distinct calls and
+    a digest of their cache keys (shards that read the same data and
+    settings agree on it)."""
+
+    calls: int
+    digest: str
+
+
+@dataclass(frozen=True)
 class JudgeRun:
     """The typed result of a judge run: what the report writers, the judge
     metrics and the statistics layer take.
@@ -616,6 +846,19 @@ class JudgeRun:
     stats: JudgeStats = field(default_factory=JudgeStats)
     stopped: str | None = None
     estimate: DryRunEstimate | None = None
+    #: agreement with human labels (``labels``): one per pair, or per system in single mode
+    agreement: tuple[PairAgreement | SingleAgreement, ...] = ()
+    #: the human labels the agreement was measured against (``None`` without)
+    labels: HumanLabels | None = None
+    #: the drift canary and the null-model canaries, when asked for
+    canary: CanaryCheck | None = None
+    null_canaries: tuple[NullCanary, ...] = ()
+    #: the texts judged, kept when ``write_canary`` asks for them
+    inputs: JudgeInputs | None = None
+    #: pairwise: length-controlled win rates and style-controlled ratings
+    style_control: StyleControl | None = None
+    #: a shard (``settings.shard``): the whole run it is part of
+    whole_run: WholeRun | None = None
     #: logprobs: the method chosen for this server and template (``None`` for other protocols)
     logprobs: LabelTokens | None = None
 
@@ -698,6 +941,107 @@ class JudgeSpec:
     out: pathlib.Path
     #: where the settings came from, for messages: a file and table, or the command line
     where: str
+    #: a panel of judges (empty: one judge, ``settings``), and how it is pooled
+    panel: tuple[PanelMember, ...] = ()
+    pool: str = "majority"
+    cascade_margin: float = 0.1
+
+
+# -- panels of judges -------------------------------------------------------------
+
+Pool = Literal["majority", "mean", "cascade"]
+#: How a panel's verdicts are pooled per item.
+POOL_MODES: tuple[str, ...] = ("majority", "mean", "cascade")
+
+
+@dataclass(frozen=True)
+class PanelSettings:
+    """A panel of judges: the members come from a TOML file (``[[judge]]``
+    entries) or a ``[[judge.panel]]`` list; each member's keys are
+    :class:`JudgeSettings` keys (plus an optional ``name``) over the run's
+    shared settings."""
+
+    panel: str | None = setting(
+        None,
+        metavar="FILE.toml",
+        path=True,
+        help="a panel of judges: [[judge]] entries, each with its own server/model/template/protocol "
+        "(a config file may give [[judge.panel]] entries instead)",
+    )
+    pool: Pool = setting(
+        "majority",
+        help="pool the panel per item: majority vote, mean P(win) (mean grade), or a cascade "
+        "(judges in order; an item goes on only while unsettled)",
+    )
+    cascade_margin: Annotated[float, Ge(0), Le(0.5)] = setting(
+        0.1,
+        metavar="M",
+        help="--pool cascade: an item goes to the next judge when its two orders disagree or |P(win) - 0.5| < M",
+    )
+
+
+@dataclass(frozen=True)
+class PanelMember:
+    """One judge of a panel, parsed and checked."""
+
+    name: str
+    settings: JudgeSettings
+    template: Template
+    protocol: str
+
+
+@dataclass(frozen=True)
+class CascadeStage:
+    """What one judge of a cascade did: ``judged`` items (pair-items), of
+    which it ``settled`` the ones no later judge saw; its distinct calls and
+    the calls it would have made judging every item."""
+
+    judge: str
+    judged: int
+    settled: int
+    calls: int
+    calls_if_all: int
+    cost: float | None = None
+    cost_saved_estimate: float | None = None
+
+    @property
+    def calls_saved(self) -> int:
+        return self.calls_if_all - self.calls
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["calls_saved"] = self.calls_saved
+        return out
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """Krippendorff's alpha between the panel's judges: over every unit
+    (pair-item or system-item), and per pair or system; ``None`` where it is
+    undefined (fewer than two judges on any unit, or one value only)."""
+
+    level: Literal["nominal", "interval"]
+    alpha: float | None
+    by: Mapping[str, float | None] = field(default_factory=dict)
+    units: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"level": self.level, "alpha": self.alpha, "units": self.units, "by": dict(self.by)}
+
+
+@dataclass(frozen=True)
+class PanelRun:
+    """A panel's typed result: each judge's own run (reconciled for position
+    by its own settings), the pooled run (its items and summaries, no calls)
+    and the agreement between judges; a cascade adds its stages."""
+
+    pool: str
+    names: tuple[str, ...]
+    members: tuple[JudgeRun, ...]
+    pooled: JudgeRun
+    agreement: Agreement
+    stages: tuple[CascadeStage, ...] = ()
+    cascade_margin: float | None = None
 
 
 # -- the local model and the logprobs method ----------------------------------------

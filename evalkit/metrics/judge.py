@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 __all__ = ["JudgePairwise", "JudgeScore", "JudgeScoreOptions", "JudgePairwiseOptions"]
 
 #: Settings of a report run that are no metric's business.
-_RUN_ONLY = ("out", "dry_run", "limit")
+_RUN_ONLY = ("out", "dry_run", "limit", "shard")
 #: The options of ``judge``: the judge's settings but the pairwise and run-only ones.
 JudgeScoreOptions = subset(
     JudgeSettings, exclude=(*_RUN_ONLY, "reconcile", "swap", "baseline"), name="JudgeScoreOptions"

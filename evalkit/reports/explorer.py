@@ -206,8 +206,9 @@ def explorer_data_from(
     )
 
 
-def judge_item(verdict: ItemVerdict) -> JudgeItem:
-    """The explorer's view of one reconciled item of a judge run."""
+def judge_item(verdict: ItemVerdict, human: str | None = None) -> JudgeItem:
+    """The explorer's view of one reconciled item of a judge run; ``human``
+    is the human label as an outcome from system_a's side, when labels were given."""
     calls = tuple(OrderVerdict(c.order, c.label, c.raw_answer, c.unscored) for c in verdict.calls)
     flags = dict.fromkeys(
         f"possible_injection: answer of {system!r}: {', '.join(reasons)}"
@@ -224,6 +225,8 @@ def judge_item(verdict: ItemVerdict) -> JudgeItem:
         calls=calls,
         flags=tuple(flags),
         unscored=verdict.unscored,
+        human=human,
+        agrees_with_human=None if human is None or verdict.outcome is None else human == verdict.outcome,
     )
 
 
@@ -313,13 +316,23 @@ def _pairwise_item(
     reconcile: str,
     human_labels: Mapping[tuple[str, str, int], str],
 ) -> JudgeItem:
+    from evalkit.judge.aggregate import combine_repeats
     from evalkit.judge.aggregate import reconcile as reconcile_verdicts
 
     verdicts, flags = _calls(records)
-    outcome = reconcile_verdicts(
-        [(str(c.get("order") or "ab"), _role(c), _p_first(c)) for c in records],
+    by_repeat: dict[object, list[Mapping[str, object]]] = {}
+    for c in records:  # with --repeats, each repeat's orders are reconciled first
+        by_repeat.setdefault(c.get("repeat", 0), []).append(c)
+    outcome = combine_repeats(
+        [
+            reconcile_verdicts(
+                [(str(c.get("order") or "ab"), _role(c), _p_first(c)) for c in group],
+                mode=reconcile,
+                reasons=[_text(c.get("unscored")) for c in group],
+            )
+            for group in by_repeat.values()
+        ],
         mode=reconcile,
-        reasons=[_text(c.get("unscored")) for c in records],
     )
     human = human_labels.get((systems[0], systems[1], item))
     score = outcome.p_win

@@ -32,6 +32,8 @@ from typing import TYPE_CHECKING, Any
 from evalkit.reports.atomic import write_text_atomic
 
 if TYPE_CHECKING:
+    from evalkit.judge.style_control import StyleControl
+    from evalkit.judge.types import JudgeRun
     from evalkit.reports.explorer import ExplorerData
     from evalkit.runner import Comparison
     from evalkit.stats.analysis import Analysis
@@ -442,7 +444,12 @@ def _scores_section(analysis: Analysis) -> list[str]:
     return parts
 
 
-def _metric_sections(comparison: Comparison, analysis: Analysis, pairs: Sequence[Mapping[str, Any]]) -> list[str]:
+def _metric_sections(
+    comparison: Comparison,
+    analysis: Analysis,
+    pairs: Sequence[Mapping[str, Any]],
+    styles: Sequence[tuple[StyleControl, str]] = (),
+) -> list[str]:
     parts = []
     level = f"{(1 - analysis.alpha) * 100:g}%"
     for metric in analysis.metrics:
@@ -474,10 +481,45 @@ def _metric_sections(comparison: Comparison, analysis: Analysis, pairs: Sequence
             "unbiased), and how often the verdict survived swapping the answers.",
         ),
     ]
-    shown_judge = [f for f in judge_figures if f]
+    shown_judge = [f for f in judge_figures if f] + _style_control(styles)
     if shown_judge:
         parts.append('<h2 id="judge">Judge</h2>')
         parts += shown_judge
+    return parts
+
+
+def _judge_sections(runs: Sequence[JudgeRun]) -> list[str]:
+    """The judge runs' own sections, each escaped where it is built."""
+    from evalkit.reports.judge_checks import judge_checks_html
+
+    checks = judge_checks_html(runs)
+    return _agreement_section(runs) + ([checks] if checks else [])
+
+
+def _agreement_section(runs: Sequence[JudgeRun]) -> list[str]:
+    """The judge's agreement with human labels (categories come from the labels file: escaped)."""
+    from evalkit.judge.agreement_report import agreement_tables
+
+    parts: list[str] = []
+    for run in runs:
+        tables, note = agreement_tables(run)
+        for title, header, rows in tables:
+            parts += [f"<h3>{_e(title)} ({_e(run.mode)})</h3>", _table(header, rows)]
+        if tables:
+            parts.append(f'<p class="muted">{_e(note)}</p>')
+    return ['<h2 id="judge-agreement">Judge: agreement with human labels</h2>', *parts] if parts else []
+
+
+def _style_control(styles: Sequence[tuple[StyleControl, str]]) -> list[str]:
+    """The judge's length-controlled win rates and style-controlled ratings
+    (``(style control, reconcile mode)`` per pairwise run), with warnings."""
+    from evalkit.judge.style_report import style_tables
+
+    parts = []
+    for style, reconcile in styles:
+        for caption, header, rows in style_tables(style, reconcile=reconcile):
+            parts += [f'<p class="muted">{_e(caption)}</p>', _table(header, rows)]
+        parts += [f'<p class="fail">Warning: {_e(w)}.</p>' for w in style.warnings]
     return parts
 
 
@@ -509,12 +551,16 @@ def render_html(
     title: str = "evalkit comparison",
     explorer: ExplorerData | None = None,
     judge_pairs: Sequence[Mapping[str, Any]] = (),
+    judge_runs: Sequence[JudgeRun] = (),
 ) -> str:
     """The whole page as one string (see the module docstring).
 
     With ``explorer``, the item explorer (:mod:`evalkit.reports.explorer`)
     follows the figures, and a click on a point or bar opens its items there.
-    ``judge_pairs`` (the judge's pair records) draw the judge's figures.
+    ``judge_pairs`` (the judge's pair records) draw the judge's figures;
+    ``judge_runs`` add their sections: agreement with human labels,
+    length and style control (pairwise), stability
+    over repeats and canaries (:mod:`evalkit.reports.judge_checks`).
     """
     baseline = analysis.baseline
     parts = _head(title, explorer is not None)
@@ -526,7 +572,9 @@ def render_html(
     )
     parts += _gates_section(gates)
     parts += _scores_section(analysis)
-    parts += _metric_sections(comparison, analysis, judge_pairs)
+    styles = [(run.style_control, run.settings.reconcile) for run in judge_runs if run.style_control]
+    parts += _metric_sections(comparison, analysis, judge_pairs, styles)
+    parts += _judge_sections(judge_runs)
     if explorer is not None:
         from evalkit.reports.explorer import render_explorer
 

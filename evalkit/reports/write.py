@@ -19,7 +19,7 @@ from evalkit.reports.atomic import write_files_atomic
 
 if TYPE_CHECKING:  # pragma: no cover
     from evalkit.evaluation import Evaluation
-    from evalkit.judge.types import JudgeRun
+    from evalkit.judge.types import JudgeRun, PanelRun
 
 __all__ = ["report_files", "report_markdown", "write_evaluation"]
 
@@ -38,11 +38,17 @@ def report_markdown(evaluation: Evaluation) -> str:
         parts.append("## Gates\n\n" + render_gates_markdown(evaluation.gates))
     if evaluation.gates_skipped:
         parts.append(f"**Gates not checked: {evaluation.gates_skipped}.**")
-    parts += [_judge_markdown(run) for run in evaluation.judge_runs if run.estimate is None]
+    panels = evaluation.judge_panels or (None,) * len(evaluation.judge_runs)
+    parts += [_judge_markdown(run, panel) for run, panel in zip(evaluation.judge_runs, panels) if run.estimate is None]
     return "\n\n".join(parts) + "\n"
 
 
-def _judge_markdown(run: JudgeRun) -> str:
+def _judge_markdown(run: JudgeRun, panel: PanelRun | None = None) -> str:
+    """The judge's section; a panel's shows each judge, the agreement and the cascade too."""
+    if panel is not None:
+        from evalkit.judge.panel_report import render_panel_markdown
+
+        return render_panel_markdown(panel).rstrip("\n")
     from evalkit.judge.report import render_markdown as render_judge
 
     return render_judge(run).rstrip("\n")
@@ -56,15 +62,24 @@ def _statistics_json(evaluation: Evaluation) -> str:
 
 def _html(evaluation: Evaluation) -> str:
     """``report.html``: the figures, then the item explorer."""
+    from evalkit.judge.agreement_report import human_outcomes
     from evalkit.reports.explorer import explorer_data_from, judge_item
     from evalkit.reports.html import render_html
 
     comparison, analysis = evaluation.comparison, evaluation.analysis
     assert comparison is not None and analysis is not None
-    items = [judge_item(v) for run in evaluation.judge_runs for v in run.items]
+    items = []
+    for run in evaluation.judge_runs:
+        humans = human_outcomes(run)
+        items += [
+            judge_item(v, humans.get((v.systems[0], v.systems[-1], v.item)) if v.mode == "pairwise" else None)
+            for v in run.items
+        ]
     explorer = explorer_data_from(comparison, items, prompts=comparison.prompts, baseline=comparison.baseline)
     pairs = [pair.to_dict() for run in evaluation.judge_runs for pair in run.pairs]
-    return render_html(comparison, analysis, evaluation.gates, explorer=explorer, judge_pairs=pairs)
+    return render_html(
+        comparison, analysis, evaluation.gates, explorer=explorer, judge_pairs=pairs, judge_runs=evaluation.judge_runs
+    )
 
 
 def report_files(evaluation: Evaluation, out_dir: Path) -> dict[Path, str]:
@@ -96,8 +111,13 @@ def report_files(evaluation: Evaluation, out_dir: Path) -> dict[Path, str]:
 
 def _judge_files(evaluation: Evaluation, out_dir: Path) -> dict[Path, str]:
     files: dict[Path, str] = {}
-    for run, folder in zip(evaluation.judge_runs, evaluation.judge_dirs):
-        if run.estimate is None:
+    panels = evaluation.judge_panels or (None,) * len(evaluation.judge_runs)
+    for run, folder, panel in zip(evaluation.judge_runs, evaluation.judge_dirs, panels):
+        if panel is not None and run.estimate is None:
+            from evalkit.judge.panel_report import panel_report_texts
+
+            files.update(panel_report_texts(panel, folder))
+        elif run.estimate is None:
             from evalkit.judge.report import report_texts
 
             files.update(report_texts(run, folder))

@@ -5,7 +5,8 @@ A rule states when the run **fails**. Grammar (whitespace is free)::
     rule         := [scope ":"] metric comparator bound [significance]
     scope        := "system" "=" NAME
     metric       := NAME                  a metric id: bleu, rougeL, chrf, ter,
-                                          mauve, win_rate, position_consistency
+                                          mauve, win_rate, position_consistency,
+                                          agreement (the judge against human labels)
     comparator   := "<" | "<=" | ">" | ">="
     bound        := NUMBER
                   | "baseline" [("+" | "-") NUMBER]

@@ -92,6 +92,9 @@ def test_judge_win_rates_get_intervals_from_per_item_verdicts_and_feed_the_gates
     assert "## Judge" in (tmp_path / "out" / "report.md").read_text()
     page = (tmp_path / "out" / "report.html").read_text()
     assert 'id="explorer"' in page and 'id="plot-win-matrix"' in page  # the items and the judge's figures
+    # the judge's length and style control: "good answer number i" is longer than "bad answer i"
+    assert "<th>length-controlled win rate</th>" in page and "<th>style-controlled rating</th>" in page
+    assert "Warning: mixed vs base: the length-controlled win rate" in page
     # the judge's own files, written once, from the same run
     summary = json.loads((tmp_path / "out" / "judge" / "summary.json").read_text())
     assert {(p["system_a"], p["win_rate"]) for p in summary["pairs"]} == {("mixed", 0.25), ("worse", 0.0)}
@@ -139,3 +142,9 @@ def test_run_with_metrics_and_the_local_judge_gated_end_to_end(tmp_path, capsys)
     for system in failing:
         assert f"FAIL win_rate < 0.6 [{system}]" in err
     assert "LLM judge (pairwise)" in out and "rouge1" in out
+    for pair in summary["pairs"]:  # length control of the real judge's verdicts, unscored items counted apart
+        assert pair["length_control_n"] + pair["length_control_unscored"] == 2
+        if pair["length_control_n"]:
+            low, high = pair["length_controlled_win_rate_ci"]
+            assert 0.0 <= low <= pair["length_controlled_win_rate"] <= high <= 1.0
+    assert {r["system"] for r in summary["style_controlled_ratings"]["ratings"]} == set(SYSTEMS)
