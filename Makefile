@@ -24,7 +24,7 @@ $(CORE): pyproject.toml | $(PY)
 # for later installs.
 $(STAMP): pyproject.toml $(CORE)
 	$(PIP) install torch==2.13.0
-	$(PIP) install -e '.[mauve,local,test]'
+	$(PIP) install -e '.[mauve,local,test,dask]'
 	touch $@
 
 install: $(STAMP)
@@ -47,6 +47,8 @@ demo: $(CORE)
 	  echo "== installing MAUVE's featurizer and the local judge (first time: 10-15 min) =="; \
 	fi
 	@$(MAKE) --no-print-directory install
+	@echo "== the local judge's report card: how far to trust it (10 human-labelled pairs; cached after the first run) =="
+	$(VENV)/bin/evalkit judge certify --set pandalm-test --judge local --protocol grammar --limit 10 --out reports/demo/certify
 	$(VENV)/bin/evalkit run datasets/demo/demo.toml
 
 # The habits that keep the code in shape run first: lint, format, types.
@@ -67,6 +69,7 @@ bench: install
 	$(PY) benchmarks/bench_judge.py --local
 	$(PY) benchmarks/bench_explorer.py
 	$(PY) benchmarks/bench_style_control.py
+	$(PY) benchmarks/bench_dask.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis reports/demo

@@ -75,10 +75,22 @@ def _add_metric_options(p: argparse.ArgumentParser, *, single: bool) -> None:
 
 
 def _add_check_options(p: argparse.ArgumentParser) -> None:
-    from evalkit.config import CheckSettings
+    from evalkit.config import ENGINE_SETTINGS, CheckSettings
     from evalkit.settings import add_arguments
 
-    add_arguments(p.add_argument_group("statistics and CI gates (see docs/ci.md)"), CheckSettings)
+    add_arguments(
+        p.add_argument_group("statistics and CI gates (see docs/ci.md)"), CheckSettings, exclude=ENGINE_SETTINGS
+    )
+    _add_engine_options(p)
+
+
+def _add_engine_options(p: argparse.ArgumentParser) -> None:
+    from evalkit.config import ENGINE_SETTINGS, CheckSettings
+    from evalkit.settings import add_arguments
+
+    add_arguments(
+        p.add_argument_group("where the metrics run (see docs/scale.md)"), CheckSettings, only=ENGINE_SETTINGS
+    )
 
 
 def _add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -89,6 +101,7 @@ def _add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     _add_input_options(p)
     _add_metric_options(p, single=True)
     p.add_argument("--out", metavar="DIR", help="also write report.md, summary.csv, items.csv, summary.json here")
+    _add_engine_options(p)
     p.set_defaults(func=cmd_score)
 
     p = sub.add_parser(
@@ -228,10 +241,12 @@ def _run(settings: RunSettings, out: Path | None) -> int:
 
 
 def cmd_score(args: argparse.Namespace) -> int:
-    from evalkit.config import CheckSettings
+    from evalkit.config import CheckSettings, with_command_line
+    from evalkit.settings import arguments_given
 
     # score prints the scores alone: no statistics (compare and run have them)
-    settings = _settings(args, {Path(args.predictions).stem: args.predictions}, args.metric, CheckSettings(bootstrap=0))
+    checks = with_command_line(CheckSettings(bootstrap=0), arguments_given(args, CheckSettings))
+    settings = _settings(args, {Path(args.predictions).stem: args.predictions}, args.metric, checks)
     return _run(settings, settings.out)
 
 

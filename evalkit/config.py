@@ -50,6 +50,7 @@ else:  # pragma: no cover
 __all__ = [
     "DEFAULT_RESAMPLES",
     "DEFAULT_SEED",
+    "ENGINE_SETTINGS",
     "FORMATS",
     "CheckSettings",
     "RunSettings",
@@ -92,6 +93,21 @@ class CheckSettings:
         metavar="FILE",
         path=True,
     )
+    engine: Literal["local", "dask"] = setting(
+        "local", help="where the metrics are scored: this process, or a Dask cluster (docs/scale.md)"
+    )
+    scheduler: str | None = setting(
+        None,
+        help="the Dask scheduler's address, tcp://HOST:PORT (default: a LocalCluster, one worker per core)",
+        metavar="ADDRESS",
+    )
+    partition_size: Annotated[int, Ge(1)] = setting(
+        50_000, help="items per Dask partition: a worker thread scores one at a time", metavar="N"
+    )
+
+
+#: the settings of CheckSettings that choose where the metrics are scored
+ENGINE_SETTINGS = ("engine", "scheduler", "partition_size")
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,11 @@ bug.
     │                           exact ``pip install`` line
     └── ServiceError            a remote service (an embeddings endpoint, a judge
         │                       server) failed in a way that stops the run
-        └── JudgeError          the judge server or its client failed
-            └── ProtocolUnsupportedError  the server cannot do the chosen verdict
-                                          protocol (probed before the run)
+        ├── JudgeError          the judge server or its client failed
+        │   └── ProtocolUnsupportedError  the server cannot do the chosen verdict
+        │                                 protocol (probed before the run)
+        └── EngineError         the Dask cluster cannot be reached, its workers
+                                run other versions, or they keep failing
 
 Exit codes of the ``evalkit`` command are :class:`ExitCode`.
 """
@@ -36,6 +38,7 @@ __all__ = [
     "ServiceError",
     "JudgeError",
     "ProtocolUnsupportedError",
+    "EngineError",
     "ExitCode",
 ]
 
@@ -122,3 +125,7 @@ class JudgeError(ServiceError):
 
 class ProtocolUnsupportedError(JudgeError):
     """The server does not support the chosen verdict protocol."""
+
+
+class EngineError(ServiceError):
+    """The Dask cluster that scores the metrics failed in a way that stops the run."""

@@ -105,6 +105,8 @@ def _compare(settings: RunSettings) -> Comparison:
     from evalkit.loading import load_references, load_systems, load_texts
     from evalkit.runner import compare
 
+    if settings.checks.engine == "dask":
+        return _compare_on_dask(settings)
     refs, ref_files = load_references(list(settings.references)) if settings.references else (None, [])
     n_refs = len(refs) if refs is not None else None
     systems = load_systems(dict(settings.systems), n_references=n_refs, reference_files=ref_files)
@@ -116,6 +118,20 @@ def _compare(settings: RunSettings) -> Comparison:
         options=settings.options,
         prompts=prompts,
         baseline=settings.checks.baseline,
+    )
+
+
+def _compare_on_dask(settings: RunSettings) -> Comparison:
+    from evalkit.dask_engine import DaskSetup, compare_files
+
+    checks = settings.checks
+    setup = DaskSetup(checks.scheduler, checks.partition_size, settings.options, checks.baseline)
+    return compare_files(
+        dict(settings.systems),
+        references=settings.references,
+        prompts=settings.prompts,
+        metrics=settings.metrics,
+        setup=setup,
     )
 
 

@@ -8,10 +8,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from evalkit.errors import ConfigError, InputError
-from evalkit.inputs import read_segments
+from evalkit.inputs import Segment, read_segments
 
 __all__ = [
     "InputSpec",
+    "check_prediction_count",
+    "check_reference_counts",
+    "check_reference_nulls",
+    "join_references",
     "load_references",
     "load_systems",
     "load_texts",
@@ -73,24 +77,49 @@ def load_references(specs: list[InputSpec]) -> tuple[list[tuple[str, ...]], list
     streams = []
     for spec in specs:
         segments = read_segments(spec.path, field=spec.field, format=spec.format, allow_lists=True)
-        for i, seg in enumerate(segments):
-            if seg is None:
-                raise InputError(f"the reference of item {i + 1} is null", path=str(spec.path))
+        check_reference_nulls(str(spec.path), segments)
         streams.append(segments)
     counts = {str(s.path): len(stream) for s, stream in zip(specs, streams)}
+    check_reference_counts(counts)
+    return join_references(streams), list(counts)
+
+
+def check_reference_counts(counts: dict[str, int]) -> None:
+    """Every reference file has the same number of segments (``counts``: file -> number)."""
     if len(set(counts.values())) > 1:
         raise InputError(
             "reference files have different numbers of segments: "
             + ", ".join(f"{p} has {n}" for p, n in counts.items()),
             hint="every reference file needs one line per item, in the same order",
         )
+
+
+def join_references(streams: Sequence[Sequence[Segment]]) -> list[tuple[str, ...]]:
+    """One tuple of references per item from several files' segments (a
+    segment may be a list of references)."""
     refs = []
     for entries in zip(*streams):
         item: list[str] = []
         for entry in entries:
-            item.extend([entry] if isinstance(entry, str) else entry)
+            item.extend([entry] if isinstance(entry, str) else (entry or []))
         refs.append(tuple(item))
-    return refs, list(counts)
+    return refs
+
+
+def check_reference_nulls(path: str, segments: Sequence[Segment], *, first: int = 0) -> None:
+    """A reference may not be null (``first``: the item number of ``segments[0]``)."""
+    for i, seg in enumerate(segments):
+        if seg is None:
+            raise InputError(f"the reference of item {first + i + 1} is null", path=path)
+
+
+def check_prediction_count(name: str, path: str, n: int, n_references: int, reference_files: Sequence[str]) -> None:
+    if n != n_references:
+        raise InputError(
+            f"{n} predictions in {path} (system {name!r}) but "
+            f"{n_references} references in {', '.join(reference_files)}",
+            hint="give one prediction per reference, in the same order",
+        )
 
 
 def load_systems(
@@ -99,11 +128,7 @@ def load_systems(
     systems: dict[str, list[str | None]] = {}
     for name, spec in specs.items():
         segments = read_segments(spec.path, field=spec.field, format=spec.format)
-        if n_references is not None and len(segments) != n_references:
-            raise InputError(
-                f"{len(segments)} predictions in {spec.path} (system {name!r}) but "
-                f"{n_references} references in {', '.join(reference_files)}",
-                hint="give one prediction per reference, in the same order",
-            )
+        if n_references is not None:
+            check_prediction_count(name, str(spec.path), len(segments), n_references, reference_files)
         systems[name] = segments  # type: ignore[assignment]
     return systems

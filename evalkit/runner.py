@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from evalkit.errors import ConfigError, InputError
 from evalkit.metrics import registry
@@ -249,23 +249,81 @@ def _item_count(systems: Mapping[str, Predictions]) -> int:
 
 
 def compare(
-    systems: Mapping[str, Predictions],
+    systems: Mapping[str, Predictions] | pd.DataFrame | Any,
     *,
-    references: ReferencesInput | None = None,
+    references: ReferencesInput | str | None = None,
     metrics: str | Sequence[str],
     options: Options | None = None,
-    prompts: Predictions | None = None,
+    prompts: Predictions | str | None = None,
     baseline: str | None = None,
+    engine: Literal["local", "dask"] = "local",
+    scheduler: str | None = None,
+    partition_size: int = 50_000,
 ) -> Comparison:
     """Score every system with every metric.
 
     ``baseline`` names the system that paired metrics (``judge_pairwise``)
-    compare the others with.
+    compare the others with. ``systems`` may be a pandas or Dask DataFrame:
+    then ``references`` (and ``prompts``) name its columns, and every other
+    column is a system. ``engine="dask"`` scores partitions of
+    ``partition_size`` items on the Dask cluster at ``scheduler`` (default: a
+    LocalCluster), with the numbers one process gives (docs/scale.md).
 
     >>> c = compare({"x": ["a b"]}, references=["a b"], metrics="rouge1,chrf")
     >>> c.metrics
     ('rouge1', 'chrf')
     """
+    from evalkit.frames import frame_lists, is_frame
+
+    if engine == "dask":
+        if prompts is not None:
+            raise ConfigError(
+                "engine='dask' takes no prompts: the judge metrics that need them run with engine='local'"
+            )
+        if isinstance(partition_size, bool) or not isinstance(partition_size, int) or partition_size < 1:
+            raise ConfigError(f"partition_size must be a positive integer, not {partition_size!r}")
+        return _compare_on_dask(systems, references, metrics, options, baseline, scheduler, partition_size)
+    if is_frame(systems):
+        systems, references, prompts = frame_lists(
+            systems, references=cast("str | None", references), prompts=cast("str | None", prompts)
+        )
+    return _compare_lists(systems, references, metrics, options, prompts, baseline)
+
+
+def _compare_on_dask(
+    systems: Any,
+    references: Any,
+    metrics: str | Sequence[str],
+    options: Options | None,
+    baseline: str | None,
+    scheduler: str | None,
+    partition_size: int,
+) -> Comparison:
+    from evalkit.dask_engine import DaskSetup, compare_frame
+    from evalkit.frames import is_frame
+
+    setup = DaskSetup(scheduler, partition_size, options or {}, baseline)
+    if not is_frame(systems):
+        import pandas as pd
+
+        n_items = _item_count(systems) if systems else 0
+        refs = normalize_references(references, n_items, metric="references") if references is not None else None
+        columns = {str(k): list(v) for k, v in systems.items()}
+        if "\0references" in columns:
+            raise ConfigError("a system may not be named '\\0references'")
+        systems = pd.DataFrame({**columns, **({"\0references": refs} if refs is not None else {})})
+        references = "\0references" if refs is not None else None
+    return compare_frame(systems, references=references, metrics=_as_list(metrics), setup=setup)
+
+
+def _compare_lists(
+    systems: Mapping[str, Predictions],
+    references: ReferencesInput | None,
+    metrics: str | Sequence[str],
+    options: Options | None,
+    prompts: Predictions | None,
+    baseline: str | None,
+) -> Comparison:
     if not systems:
         raise ConfigError("no system to compare", hint="give at least one system")
     if baseline is not None and baseline not in systems:

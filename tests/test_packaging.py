@@ -33,6 +33,9 @@ def test_wheel_ships_templates_and_demo_data(tmp_path):
         assert f"evalkit/_data/judges/{template.name}" in names
     assert "evalkit/_data/datasets/demo/references.txt" in names
     assert "evalkit/_data/datasets/demo/system_strong.txt" in names
+    for name in ("llmbar-natural", "pandalm-test"):  # evalkit judge certify's human-labelled sets
+        for file in ("set.toml", "prompts.jsonl", "answer_1.jsonl", "answer_2.jsonl", "labels.jsonl", "LICENSE"):
+            assert f"evalkit/_data/datasets/human/{name}/{file}" in names
 
     # installed from the wheel, evalkit.resources finds them in the package
     site = tmp_path / "site"

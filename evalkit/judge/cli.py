@@ -38,6 +38,7 @@ __all__ = [
     "add_parser",
     "handler",
     "merge_handler",
+    "make_spec",
     "run_spec",
     "spec_from_args",
     "specs_from_table",
@@ -66,7 +67,7 @@ def add_parser(subparsers: Any) -> None:
     """Register ``judge`` with its ``pairwise`` and ``single`` sub-commands."""
     judge = subparsers.add_parser(
         "judge",
-        help="judge answers with an LLM: pairwise (both orders) or single score",
+        help="judge answers with an LLM: pairwise (both orders) or single score; certify a judge",
         description="Judge system outputs with an LLM over any OpenAI-compatible server, or the local Gemma judge.",
         epilog=EXIT_CODES,
     )
@@ -80,6 +81,9 @@ def add_parser(subparsers: Any) -> None:
         _add_arguments(p, mode)
         p.set_defaults(func=handler, judge_mode=mode)
     _add_merge_parser(modes)
+    from evalkit.judge.certify_cli import add_certify_parser
+
+    add_certify_parser(modes, EXIT_CODES)
 
 
 def _add_merge_parser(modes: Any) -> None:
@@ -285,6 +289,19 @@ def _panel_spec(
         mode, first.settings, data, first.template, first.protocol, pathlib.Path(out), where,
         panel=members, pool=panel.pool, cascade_margin=panel.cascade_margin,
     )  # fmt: skip
+
+
+def make_spec(
+    mode: str,
+    settings_values: Mapping[str, Any],
+    data_values: Mapping[str, Any],
+    *,
+    where: str,
+    default_out: str | None = None,
+) -> JudgeSpec:
+    """A spec from settings and data values given in code (``evalkit judge
+    certify`` names a shipped set's files): parsed and checked, not run."""
+    return _spec(mode, settings_values, data_values, where=where, base_dir=None, default_out=default_out)
 
 
 def _split(table: Mapping[str, Any], where: str) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:

@@ -15,11 +15,13 @@ __all__ = [
     "JointMetric",
     "Metric",
     "PairedMetric",
+    "PartitionedMetric",
     "PromptedMetric",
     "ReferencesInput",
     "capabilities",
     "check_predictions",
     "has_capability",
+    "join_parts",
     "normalize_references",
 ]
 
@@ -39,9 +41,12 @@ ReferencesInput = Sequence[str | Sequence[str]]
 #: ``prompts``            :class:`PromptedMetric` (the single-score judge):
 #:                        scoring needs the prompts (sources) as well;
 #: ``paired``             :class:`PairedMetric` (the pairwise judge): a system
-#:                        is scored against the baseline system's outputs.
-Capability = Literal["corpus_statistics", "joint_scoring", "prompts", "paired"]
-CAPABILITIES: tuple[Capability, ...] = ("corpus_statistics", "joint_scoring", "prompts", "paired")
+#:                        is scored against the baseline system's outputs;
+#: ``partitioned``        :class:`PartitionedMetric` (BLEU, chrF, TER, ROUGE):
+#:                        results scored on consecutive parts of the items
+#:                        merge into the whole's (the Dask engine).
+Capability = Literal["corpus_statistics", "joint_scoring", "prompts", "paired", "partitioned"]
+CAPABILITIES: tuple[Capability, ...] = ("corpus_statistics", "joint_scoring", "prompts", "paired", "partitioned")
 
 
 @runtime_checkable
@@ -124,6 +129,14 @@ class PairedMetric(Metric, Protocol):
     ) -> MetricResult: ...
 
 
+class PartitionedMetric(Metric, Protocol):
+    """Capability ``partitioned``: ``merge_parts`` turns the results of
+    consecutive parts of the items, in item order, into the result one pass
+    over all of them gives (corpus metrics from their concatenated statistics)."""
+
+    def merge_parts(self, parts: Sequence[MetricResult]) -> MetricResult: ...
+
+
 def capabilities(metric: object) -> frozenset[str]:
     """The capabilities ``metric`` (an instance or a class) declares."""
     cls = metric if isinstance(metric, type) else type(metric)
@@ -133,6 +146,22 @@ def capabilities(metric: object) -> frozenset[str]:
 def has_capability(metric: object, capability: Capability) -> bool:
     """Whether ``metric`` declares ``capability``."""
     return capability in capabilities(metric)
+
+
+def join_parts(parts: Sequence[MetricResult]) -> tuple[list[float | None], dict[int, str]]:
+    """The per-item scores and unscored reasons of consecutive parts, joined
+    with the item numbers of the whole.
+
+    >>> a = MetricResult(metric="m", value=1.0, per_item=(1.0, None), unscored={1: "missing prediction"})
+    >>> join_parts([a, a])
+    ([1.0, None, 1.0, None], {1: 'missing prediction', 3: 'missing prediction'})
+    """
+    per_item: list[float | None] = []
+    unscored: dict[int, str] = {}
+    for part in parts:
+        unscored.update({len(per_item) + i: reason for i, reason in part.unscored.items()})
+        per_item.extend(part.per_item)
+    return per_item, unscored
 
 
 def check_predictions(predictions: Sequence[str | None]) -> list[str | None]:

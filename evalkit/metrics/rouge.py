@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import ClassVar, Literal
 
 from evalkit.errors import ConfigError
-from evalkit.metrics.base import ReferencesInput, check_predictions, normalize_references
+from evalkit.metrics.base import ReferencesInput, check_predictions, join_parts, normalize_references
 from evalkit.result import MetricResult
 
 __all__ = ["Rouge", "ROUGE_TYPES"]
@@ -56,7 +56,7 @@ class Rouge:
 
     name: ClassVar[str] = "rouge"
     needs_references: ClassVar[bool] = True
-    capabilities: ClassVar[frozenset[str]] = frozenset({"joint_scoring"})
+    capabilities: ClassVar[frozenset[str]] = frozenset({"joint_scoring", "partitioned"})
 
     def __init__(
         self,
@@ -151,6 +151,40 @@ class Rouge:
                 )
             )
         return results
+
+    def merge_parts(self, parts: Sequence[MetricResult]) -> MetricResult:
+        """The whole's result from parts scored one after the other (a Dask
+        run). The mean F is summed from the per-item scores in item order, as
+        one pass sums it (bit for bit); precision and recall, whose per-item
+        values a result does not keep, from each part's mean times its count
+        (within 1e-12 of one pass).
+
+        >>> preds, refs = ["the cat sat", "a dog", "on the mat"], ["the cat sat down", "a dog ran", "on a mat"]
+        >>> m = Rouge(rouge_type="rouge1")
+        >>> merged = m.merge_parts([m.score(predictions=preds[:1], references=refs[:1]),
+        ...                         m.score(predictions=preds[1:], references=refs[1:])])
+        >>> merged.value == m.score(predictions=preds, references=refs).value
+        True
+        """
+        per_item, unscored = join_parts(parts)
+        scores = [v for v in per_item if v is not None]
+        n = len(scores)
+        details = {}
+        if n:
+            details = {
+                key: sum(p.details[key] * p.n_scored for p in parts if p.n_scored) / n
+                for key in ("precision", "recall")
+            }
+            details["fmeasure"] = sum(scores) / n
+        return MetricResult(
+            metric=self.rouge_type,
+            value=details["fmeasure"] if n else None,
+            per_item=tuple(per_item),
+            details=details,
+            unscored=unscored,
+            signature=self.signature(),
+            scale="0-1",
+        )
 
     def _compute(self, types: list[str], preds: list[str], refs: list[tuple[str, ...]]) -> dict[str, list[Triple]]:
         if not preds:

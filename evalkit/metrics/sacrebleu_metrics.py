@@ -33,7 +33,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, Literal
 
 from evalkit.errors import ConfigError, MissingDependencyError
-from evalkit.metrics.base import ReferencesInput, check_predictions, normalize_references
+from evalkit.metrics.base import ReferencesInput, check_predictions, join_parts, normalize_references
 from evalkit.result import MetricResult
 
 __all__ = ["BLEU", "CHRF", "TER", "AUTO_REFERENCE"]
@@ -66,7 +66,7 @@ def _int_column_sums(stats: list[list[Any]]) -> list[int]:
 class _SacrebleuMetric:
     name: ClassVar[str]
     needs_references: ClassVar[bool] = True
-    capabilities: ClassVar[frozenset[str]] = frozenset({"corpus_statistics"})
+    capabilities: ClassVar[frozenset[str]] = frozenset({"corpus_statistics", "partitioned"})
     higher_is_better: ClassVar[bool] = True
 
     engine: Engine
@@ -168,6 +168,26 @@ class _SacrebleuMetric:
         sentence = self._sentence_scorer()
         for i, row in zip(scored, stats):
             per_item[i] = sentence(row)
+        return self._result(per_item, stats, unscored)
+
+    def merge_parts(self, parts: Sequence[MetricResult]) -> MetricResult:
+        """The whole's result from parts scored one after the other (a Dask
+        run): their rows of statistics, concatenated in item order, give the
+        corpus score by the same sums as one pass, bit for bit.
+
+        >>> whole = ["the cat sat", "a dog", "on the mat"]
+        >>> refs = ["the cat sat down", "a dog ran", "on a mat"]
+        >>> parts = [BLEU().score(predictions=whole[:2], references=refs[:2]),
+        ...          BLEU().score(predictions=whole[2:], references=refs[2:])]
+        >>> BLEU().merge_parts(parts) == BLEU().score(predictions=whole, references=refs)
+        True
+        """
+        per_item, unscored = join_parts(parts)
+        stats = [list(row) for part in parts for row in (part.item_statistics or ())]
+        self._metric.num_refs = _merged_nrefs(parts)
+        return self._result(per_item, stats, unscored)
+
+    def _result(self, per_item: list[float | None], stats: list[list[Any]], unscored: dict[int, str]) -> MetricResult:
         if stats:
             corpus = self._corpus(stats)
             value: float | None = float(corpus.score)
@@ -185,6 +205,14 @@ class _SacrebleuMetric:
             scale="0-100",
             item_statistics=stats,  # type: ignore[arg-type]  # rows of ints (BLEU, chrF) or int and float (TER)
         )
+
+
+def _merged_nrefs(parts: Sequence[MetricResult]) -> int:
+    """The number of references the whole's signature shows: each part's was
+    settled over its scored items (over all its items when none was scored)."""
+    scored = [p for p in parts if p.n_scored] or list(parts)
+    found = {m.group(1) for p in scored if (m := re.search(r"nrefs:(\d+|var)", p.signature))}
+    return int(found.pop()) if len(found) == 1 and "var" not in found else -1
 
 
 class BLEU(_SacrebleuMetric):

@@ -105,6 +105,7 @@ CAPABILITY_METHODS = {
     "joint_scoring": ("joint_key", "score_jointly"),
     "prompts": ("score_with_prompts",),
     "paired": ("score_pair",),
+    "partitioned": ("merge_parts",),
 }
 
 
