@@ -66,6 +66,7 @@ test: install browser lint
 bench: install
 	$(PY) benchmarks/run.py
 	$(PY) benchmarks/bench_judge.py
+	$(PY) benchmarks/bench_judge.py --local
 	$(PY) benchmarks/bench_explorer.py
 	$(PY) benchmarks/bench_style_control.py
 	$(PY) benchmarks/bench_dask.py

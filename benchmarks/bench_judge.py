@@ -5,6 +5,11 @@ the target is at least 90% of it.
 
     .venv/bin/python benchmarks/bench_judge.py [--calls 2000] [--concurrency 32] [--latency 0.1]
 
+With ``--local`` it times the local judge's logprob verdicts instead: the
+old way (llama-cpp-python's server with --logits_all true) beside the new
+one (evalkit's last-position server) on the same prompts
+(``local_judge_section.py``; ``--local-calls 200`` for the full measurement).
+
 The server runs in its own process, so it does not share the client's GIL.
 A benchmark, not a timed test: numbers depend on the machine's load.
 """
@@ -20,8 +25,9 @@ import sys
 import tempfile
 import time
 
-ROOT = pathlib.Path("/work/wt/judge")  # pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 
 async def _raw_transport(url: str, n: int, concurrency: int) -> float:
@@ -50,7 +56,19 @@ def main() -> int:
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--latency", type=float, default=0.1)
+    parser.add_argument("--local", action="store_true", help="time the local judge's logprob verdicts, old vs new")
+    parser.add_argument("--local-calls", type=int, default=20, help="logprob calls per way with --local")
+    parser.add_argument("--threads", type=int, default=None, help="llama.cpp threads with --local")
+    parser.add_argument("--ways", default="old,new", help="with --local: old, new or both (old,new)")
     args = parser.parse_args()
+    if args.local:
+        import local_judge_section
+
+        ways = tuple(w.strip() for w in args.ways.split(","))
+        rows = local_judge_section.run(args.local_calls, threads=args.threads, ways=ways)
+        print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+        print(local_judge_section.render(rows))
+        return 0
 
     from evalkit.judge.run import run_judge
     from evalkit.judge.types import JudgeInputs, JudgeSettings

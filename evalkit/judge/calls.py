@@ -22,6 +22,8 @@ from typing import Any, Literal
 
 from evalkit.errors import ConfigError, InputError
 from evalkit.judge.cache import cache_key
+from evalkit.judge.local_model import local_model_of
+from evalkit.judge.logprob_method import LOGIT_BIAS
 from evalkit.judge.protocols import gbnf_grammar, json_schema
 from evalkit.judge.render import Rendered, merge_system, render
 from evalkit.judge.repeats import repeat_seed
@@ -31,6 +33,8 @@ from evalkit.judge.types import (
     Job,
     JudgeInputs,
     JudgeSettings,
+    LabelTokens,
+    LocalModel,
     Mode,
     Template,
     system_pairs,
@@ -63,6 +67,8 @@ class Plan:
     #: cache key -> request parameters, for the calls whose parameters are not
     #: ``params`` (the repeats after the first: another seed)
     call_params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    #: logprobs: how the labels' probabilities are obtained (``None``: top-k, not yet probed)
+    tokens: LabelTokens | None = None
 
     def params_of(self, key: str) -> Mapping[str, Any]:
         return self.call_params.get(key, self.params)
@@ -87,7 +93,19 @@ def check_settings(settings: JudgeSettings, *, mode: Mode, template: Template) -
         raise ConfigError("give either --judge local or --base-url/--model, not both")
     if not settings.local and not settings.dry_run and (not settings.base_url or not settings.model):
         raise ConfigError("no judge server given", hint="pass --base-url URL and --model NAME, or --judge local")
+    if not settings.local and (settings.local_model or settings.local_chat_format):
+        raise ConfigError("--local-model and --local-chat-format need --judge local")
+    if settings.local_chat_format and not settings.local_model:
+        raise ConfigError("--local-chat-format needs --local-model (Gemma 3 270M uses the gemma format)")
+    local_model(settings)  # a ConfigError if the file is missing or not a GGUF file
     return protocol
+
+
+def local_model(settings: JudgeSettings) -> LocalModel | None:
+    """The ``--local-model`` file checked and named; ``None`` for the shipped Gemma 3 270M."""
+    if not settings.local or settings.local_model is None:
+        return None
+    return local_model_of(settings.local_model, settings.local_chat_format)
 
 
 def check_inputs(inputs: JudgeInputs, *, mode: Mode, template: Template, baseline: str | None) -> None:
@@ -127,13 +145,19 @@ def check_inputs(inputs: JudgeInputs, *, mode: Mode, template: Template, baselin
 def server_identity(settings: JudgeSettings) -> tuple[str, str]:
     """``(server, model)`` as the cache key and the signature know them: the
     local judge has a fixed id (its port changes from run to run)."""
+    model = local_model(settings)
+    if model is not None:
+        return model.server_id, model.name
     if settings.local:
         return LOCAL_SERVER_ID, LOCAL_MODEL_NAME
     return settings.base_url or "", settings.model or ""
 
 
-def request_params(settings: JudgeSettings, template: Template, protocol: str) -> dict[str, Any]:
-    """The request parameters besides model and messages (they enter the cache key)."""
+def request_params(
+    settings: JudgeSettings, template: Template, protocol: str, tokens: LabelTokens | None = None
+) -> dict[str, Any]:
+    """The request parameters besides model and messages (they enter the cache
+    key: a logprobs call with ``logit_bias`` never shares an entry with one without)."""
     params: dict[str, Any] = {"temperature": settings.temperature}
     if settings.seed is not None:
         params["seed"] = settings.seed
@@ -152,17 +176,25 @@ def request_params(settings: JudgeSettings, template: Template, protocol: str) -
             }
     else:
         params.update(max_tokens=1, logprobs=True, top_logprobs=settings.top_logprobs)
+        if tokens is not None and tokens.method == "logit_bias":
+            params["logit_bias"] = {str(t): LOGIT_BIAS for t in tokens.all_ids}
+            params["top_logprobs"] = max(settings.top_logprobs, len(tokens.all_ids))
     return params
 
 
-def signature(settings: JudgeSettings, *, mode: Mode, template: Template, protocol: str) -> str:
+def signature(
+    settings: JudgeSettings, *, mode: Mode, template: Template, protocol: str, tokens: LabelTokens | None = None
+) -> str:
     """The run's reproducibility signature, e.g.
-    ``judge:pairwise@1|mode:pairwise|proto:grammar+gbnf|model:m|swap:yes|reconcile:tie|temp:0|evalkit:0.1.0``;
+    ``judge:pairwise@1|mode:pairwise|proto:grammar+gbnf|model:m|swap:yes|reconcile:tie|temp:0|evalkit:0.1.0``
+    (``proto:logprobs+logit_bias`` or ``+top_k`` once the logprobs method is known);
     a shard's ends with ``|shard:I/N``."""
     from evalkit import __version__
 
     _, model = server_identity(settings)
     proto = protocol + (f"+{settings.grammar_backend}" if protocol == "grammar" else "")
+    if protocol == "logprobs" and tokens is not None:
+        proto += f"+{tokens.method}"
     parts = [f"judge:{template.id}", f"mode:{mode}", f"proto:{proto}", f"model:{model or '-'}"]
     if mode == "pairwise":
         parts += [f"swap:{'yes' if settings.swap else 'no'}", f"reconcile:{settings.reconcile}"]
@@ -290,11 +322,12 @@ def plan_calls(
     model: str,
     nonce: str,
     only: Collection[tuple[tuple[str, ...], int]] | None = None,
+    tokens: LabelTokens | None = None,
 ) -> Plan:
     """Every job of the run, in report order (pairs or systems, then items,
     then orders, then repeats), and its distinct calls; with ``only``, jobs
     outside it are planned without a call (a cascade's later judges)."""
-    params = request_params(settings, template, protocol)
+    params = request_params(settings, template, protocol, tokens)
     ctx = _Context(settings, inputs, template, protocol, server, model, nonce, params, only=only)
     jobs: list[Job] = []
     n = inputs.n_items
@@ -308,4 +341,4 @@ def plan_calls(
                 jobs += _jobs(ctx, item, (a, b), "ab", (a, b))
                 if settings.swap:
                     jobs += _jobs(ctx, item, (a, b), "ba", (b, a))
-    return Plan(tuple(jobs), ctx.calls, params, ctx.call_params)
+    return Plan(tuple(jobs), ctx.calls, params, ctx.call_params, tokens)

@@ -244,6 +244,47 @@ class JudgeClient:
                 ) from None
             # some servers have no /models; the chat probe still checks them
 
+    def _root(self) -> str:
+        base = self.base_url.rstrip("/")
+        return base[: -len("/v1")] if base.endswith("/v1") else base
+
+    async def tokenize(self, text: str) -> list[int] | None:
+        """The server's token ids for ``text`` (llama-cpp-python's
+        ``/extras/tokenize``, else llama.cpp's ``/tokenize``), or ``None``
+        when it has neither. Counted as probe requests."""
+        for path, body in (("/extras/tokenize", {"input": text}), ("/tokenize", {"content": text})):
+            self.probe_requests += 1
+            self.requests_sent += 1
+            try:
+                raw = await self._client.post(self._root() + path, cast_to=bytes, body=body)
+                tokens = json.loads(raw).get("tokens")
+            except Exception as exc:
+                failure = self._classify(exc)
+                if failure is not None and failure.credentials:
+                    raise failure.error(JudgeError) from None
+                if failure is None and not isinstance(exc, (ValueError, AttributeError)):
+                    raise
+                continue
+            if isinstance(tokens, list) and all(isinstance(t, int) for t in tokens):
+                return [int(t) for t in tokens]
+        return None
+
+    async def probe_logit_bias(self, bias: Mapping[str, float], *, top_logprobs: int) -> dict[str, Any] | None:
+        """One logprob request with ``bias`` (the capability probe of
+        :mod:`evalkit.judge.logprob_method`): the normalised answer, or
+        ``None`` if the server rejected it."""
+        messages = [{"role": "user", "content": f"{PROBE_MARK}: reply with Q7."}]
+        params: dict[str, Any] = {"max_tokens": 1, "temperature": 0, "logprobs": True, "top_logprobs": top_logprobs}
+        params["logit_bias"] = dict(bias)
+        self.probe_requests += 1
+        self.requests_sent += 1
+        result = await self._attempt(messages, params)
+        if isinstance(result, Failure):
+            if result.credentials:
+                raise result.error(JudgeError) from None
+            return None
+        return result[0]
+
     async def probe(self, protocol: str, *, backend: str = "gbnf") -> None:
         """Check the server before a run: it answers, accepts the credentials
         and supports ``protocol``; raise :class:`JudgeError` or

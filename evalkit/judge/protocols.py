@@ -24,10 +24,10 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from evalkit.judge.types import GRAMMAR_BACKENDS, Template, Verdict
+from evalkit.judge.types import GRAMMAR_BACKENDS, LabelTokens, Template, Verdict
 
 __all__ = [
     "Verdict",
@@ -35,6 +35,7 @@ __all__ = [
     "parse_text",
     "parse_grammar",
     "parse_logprobs",
+    "label_mass",
     "gbnf_grammar",
     "json_schema",
     "GRAMMAR_BACKENDS",
@@ -119,12 +120,13 @@ def parse_grammar(template: Template, response: Mapping[str, Any], backend: str 
     return Verdict(unscored=f"answer does not follow the grammar: {content[:200]!r}")
 
 
-def parse_logprobs(template: Template, response: Mapping[str, Any]) -> Verdict:
-    """A one-token verdict read from the first token's ``top_logprobs``: keep
-    the legal labels, renormalise, and score with the distribution."""
-    top = response.get("top_logprobs")
-    if not top:
-        return Verdict(unscored="the response carries no top_logprobs for the first token")
+def label_mass(
+    labels: Sequence[str], top: Sequence[Mapping[str, Any]], first_token_labels: Sequence[str] = ()
+) -> tuple[dict[str, float], list[float]]:
+    """The probability of each label found among the ``top`` first tokens,
+    and every top token's probability. Tokens such as "A" and " A" both
+    stand for the label A; a label of ``first_token_labels`` is also stood
+    for by a token whose text begins it."""
     mass: dict[str, float] = {}
     all_probs = []
     for entry in top:
@@ -134,22 +136,50 @@ def parse_logprobs(template: Template, response: Mapping[str, Any]) -> Verdict:
             continue
         all_probs.append(p)
         token = str(entry.get("token", "")).strip()
-        # Tokens such as "A" and " A" both stand for the label A.
-        if token in template.values:
-            mass[token] = mass.get(token, 0.0) + p
+        label = token if token in labels else None
+        if label is None and token:
+            starts = [x for x in first_token_labels if x.startswith(token)]
+            label = starts[0] if len(starts) == 1 else None
+        if label is not None:
+            mass[label] = mass.get(label, 0.0) + p
+    return mass, all_probs
+
+
+def parse_logprobs(template: Template, response: Mapping[str, Any], tokens: LabelTokens | None = None) -> Verdict:
+    """A one-token verdict read from the first token's ``top_logprobs``: keep
+    the legal labels, renormalise, and score with the distribution.
+
+    With ``tokens.method == "logit_bias"`` every label carried the same bias,
+    so every label must be in the top-k (else the call is unscored) and the
+    renormalised distribution is the model's own; with ``top_k`` (or no
+    ``tokens``) labels missing from the top-k get a bound on their mass."""
+    top = response.get("top_logprobs")
+    if not top:
+        return Verdict(unscored="the response carries no top_logprobs for the first token")
+    method = tokens.method if tokens is not None else "top_k"
+    firsts = tokens.first_token_labels if tokens is not None else ()
+    mass, all_probs = label_mass(template.labels, top, firsts)
     if not mass or sum(mass.values()) <= 0.0:
-        return Verdict(unscored=f"no legal verdict token among the top {len(top)} first tokens")
+        return Verdict(unscored=f"no legal verdict token among the top {len(top)} first tokens", method=method)
     total = sum(mass.values())
     probs = {label: mass.get(label, 0.0) / total for label in template.labels if label in mass}
     missing = tuple(label for label in template.labels if label not in mass)
     bound = None
+    if missing and method == "logit_bias":
+        absent = ", ".join(missing)
+        return Verdict(unscored=f"logit_bias not honoured: label(s) {absent} absent from the top-k", method=method)
     if missing:
         bound = min(max(0.0, 1.0 - sum(all_probs)), len(missing) * min(all_probs))
     label = max(probs, key=lambda k: probs[k])
     if template.mode == "single":
         expected = sum(template.values[k] * p for k, p in probs.items())
         return Verdict(
-            label=label, value=expected, probabilities=probs, missing_labels=missing, missing_mass_bound=bound
+            label=label,
+            value=expected,
+            probabilities=probs,
+            missing_labels=missing,
+            missing_mass_bound=bound,
+            method=method,
         )
     role_p = {"first": 0.0, "second": 0.0, "tie": 0.0}
     for k, p in probs.items():
@@ -162,17 +192,25 @@ def parse_logprobs(template: Template, response: Mapping[str, Any]) -> Verdict:
         probabilities=probs,
         missing_labels=missing,
         missing_mass_bound=bound,
+        method=method,
     )
 
 
-def parse_verdict(template: Template, protocol: str, response: Mapping[str, Any], *, backend: str = "gbnf") -> Verdict:
-    """Dispatch on ``protocol`` (``text``, ``grammar`` or ``logprobs``)."""
+def parse_verdict(
+    template: Template,
+    protocol: str,
+    response: Mapping[str, Any],
+    *,
+    backend: str = "gbnf",
+    tokens: LabelTokens | None = None,
+) -> Verdict:
+    """Dispatch on ``protocol`` (``text``, ``grammar`` or ``logprobs``; ``tokens``: the logprobs method)."""
     if protocol == "text":
         return parse_text(template, response)
     if protocol == "grammar":
         return parse_grammar(template, response, backend)
     if protocol == "logprobs":
-        return parse_logprobs(template, response)
+        return parse_logprobs(template, response, tokens)
     raise ValueError(f"unknown protocol {protocol!r}")
 
 

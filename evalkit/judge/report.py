@@ -13,7 +13,7 @@ import pathlib
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from evalkit.formatting import format_number, markdown_table
+from evalkit.formatting import format_number, markdown_escape, markdown_table
 from evalkit.jsonable import jsonable
 from evalkit.judge.agreement_report import agreement_markdown
 from evalkit.judge.stability_report import canary_lines, stability_lines
@@ -83,6 +83,9 @@ def summary_dict(run: JudgeRun) -> dict[str, Any]:
         "evalkit_version": __version__,
         "settings": _settings(run),
     }
+    if run.logprobs is not None:
+        out["judge"]["logprobs_method"] = run.logprobs.method
+        out["judge"]["logprobs_note"] = run.logprobs.note
     out.update(run.stats.to_dict())
     out["repeats"] = s.repeats
     out["canary"] = dataclasses.asdict(run.canary) if run.canary is not None else None
@@ -151,6 +154,9 @@ def _call_record(item: ItemVerdict, order_call: OrderCall) -> dict[str, Any]:
     )
     if response.get("top_logprobs"):
         record["top_logprobs"] = response["top_logprobs"]
+    if v.method is not None:
+        # logprobs: "logit_bias" (every label's exact probability) or "top_k" (labels found in the top-k)
+        record["logprobs_method"] = v.method
     return record
 
 
@@ -208,6 +214,15 @@ def _single_lines(run: JudgeRun) -> list[str]:
     return [markdown_table(["system", "n", "mean", "unscored", "histogram"], rows)]
 
 
+def _logprobs_line(run: JudgeRun) -> str:
+    assert run.logprobs is not None
+    if run.logprobs.method == "logit_bias":
+        line = "Label probabilities: exact (the same logit_bias on every label token, renormalised over the labels)"
+    else:
+        line = "Label probabilities: the labels found in the top-k only (a label missing there has a bounded mass)"
+    return line + (f"; {markdown_escape(run.logprobs.note)}." if run.logprobs.note else ".")
+
+
 def render_markdown(run: JudgeRun, *, heading_level: int = 2) -> str:
     """A markdown section with the run's table and its settings."""
     h = "#" * heading_level
@@ -219,6 +234,8 @@ def render_markdown(run: JudgeRun, *, heading_level: int = 2) -> str:
         + f". Signature: `{run.signature}`"
     )
     lines.append("")
+    if run.logprobs is not None:
+        lines += [_logprobs_line(run), ""]
     if run.settings.shard is not None:
         lines += _shard_lines(run)
     else:

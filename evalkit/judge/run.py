@@ -39,9 +39,10 @@ from evalkit.judge.calls import (
     signature,
 )
 from evalkit.judge.labels import HumanLabels
+from evalkit.judge.logprob_method import cached_form, capability_key, label_tokens_from
 from evalkit.judge.protocols import parse_verdict
 from evalkit.judge.render import new_nonce
-from evalkit.judge.send import Endpoint, SendResult, send_calls
+from evalkit.judge.send import Endpoint, SendResult, resolve_logprobs, send_calls
 from evalkit.judge.server import JudgeServers
 from evalkit.judge.shard import shard_plan, whole_run
 from evalkit.judge.templates import load_template
@@ -52,6 +53,7 @@ from evalkit.judge.types import (
     JudgeRun,
     JudgeSettings,
     JudgeStats,
+    LabelTokens,
     Mode,
     Progress,
     Template,
@@ -89,7 +91,7 @@ def _from_cache(
     records: dict[str, CallRecord] = {}
     for key, value in cache.get_many(plan.calls).items():
         response = value["response"]
-        verdict = parse_verdict(template, protocol, response, backend=settings.grammar_backend)
+        verdict = parse_verdict(template, protocol, response, backend=settings.grammar_backend, tokens=plan.tokens)
         if verdict.ok:  # an entry the current template cannot parse is sent again
             usage = {k: int(v) for k, v in dict(value.get("usage", {})).items()}
             latency = float(value.get("latency_s", 0.0))
@@ -126,6 +128,10 @@ class _Prepared:
     template: Template
     protocol: str
     plan: Plan
+    nonce: str
+    server: str
+    model: str
+    only: Collection[tuple[tuple[str, ...], int]] | None = None
 
 
 def _prepare(
@@ -142,7 +148,24 @@ def _prepare(
     inputs = inputs.limited(settings.limit)
     check_inputs(inputs, mode=mode, template=template, baseline=settings.baseline)
     server, model = server_identity(settings)
-    plan = plan_calls(
+    nonce = nonce or new_nonce()
+    plan = _plan(settings, inputs, mode, template, protocol, server, model, nonce, None, only)
+    return _Prepared(settings, inputs, template, protocol, plan, nonce, server, model, only)
+
+
+def _plan(
+    settings: JudgeSettings,
+    inputs: JudgeInputs,
+    mode: Mode,
+    template: Template,
+    protocol: str,
+    server: str,
+    model: str,
+    nonce: str,
+    tokens: LabelTokens | None,
+    only: Collection[tuple[tuple[str, ...], int]] | None,
+) -> Plan:
+    return plan_calls(
         settings,
         inputs,
         mode=mode,
@@ -150,37 +173,64 @@ def _prepare(
         protocol=protocol,
         server=server,
         model=model,
-        nonce=nonce or new_nonce(),
+        nonce=nonce,
         only=only,
+        tokens=tokens,
     )
-    return _Prepared(settings, inputs, template, protocol, plan)
+
+
+def _with_logprobs_method(
+    prep: _Prepared, mode: Mode, cache: JudgeCache, servers: JudgeServers, api_key: str | None
+) -> tuple[_Prepared, Endpoint | None, int]:
+    """``prep`` planned with the logprobs method of its server and template:
+    the one kept in the cache, else probed now (which starts the local judge)
+    and kept. Returns the endpoint asked (if any) and the requests the probe took."""
+    key = capability_key(prep.server, prep.model, prep.template)
+    tokens = label_tokens_from(cache.get(key))
+    endpoint, requests = None, 0
+    if tokens is None and not prep.settings.dry_run:
+        endpoint = servers.endpoint(prep.settings, protocol=prep.protocol)
+        tokens, requests = asyncio.run(resolve_logprobs(endpoint, api_key, prep.settings, prep.template))
+        cache.put(key, cached_form(tokens))
+    if tokens is None:
+        return prep, endpoint, requests
+    s = prep
+    plan = _plan(s.settings, s.inputs, mode, s.template, s.protocol, s.server, s.model, s.nonce, tokens, s.only)
+    return dataclasses.replace(prep, plan=plan), endpoint, requests
+
+
+def _sharded(prep: _Prepared) -> tuple[_Prepared, WholeRun | None]:
+    """A shard's part of the plan, and the whole run it belongs to (``None``: not a shard)."""
+    if prep.settings.shard is None:
+        return prep, None
+    return dataclasses.replace(prep, plan=shard_plan(prep.plan, prep.settings.shard)), whole_run(prep.plan)
 
 
 def _send(
     prep: _Prepared,
     pending: Mapping[str, Messages],
     *,
-    server: JudgeServers | None,
+    servers: JudgeServers,
     api_key: str | None,
     cache: JudgeCache,
     progress: Progress,
 ) -> tuple[SendResult, Endpoint]:
-    with _provider(server) as servers:
-        endpoint = servers.endpoint(prep.settings, protocol=prep.protocol)
-        sent = asyncio.run(
-            send_calls(
-                pending,
-                endpoint=endpoint,
-                api_key=api_key,
-                settings=prep.settings,
-                template=prep.template,
-                protocol=prep.protocol,
-                params=prep.plan.params,
-                cache=cache,
-                progress=progress,
-                call_params=prep.plan.call_params,
-            )
+    endpoint = servers.endpoint(prep.settings, protocol=prep.protocol)
+    sent = asyncio.run(
+        send_calls(
+            pending,
+            endpoint=endpoint,
+            api_key=api_key,
+            settings=prep.settings,
+            template=prep.template,
+            protocol=prep.protocol,
+            params=prep.plan.params,
+            cache=cache,
+            progress=progress,
+            call_params=prep.plan.call_params,
+            tokens=prep.plan.tokens,
         )
+    )
     return sent, endpoint
 
 
@@ -210,34 +260,37 @@ def run_judge(
     """
     started = time.perf_counter()
     prep = _prepare(settings, inputs, mode, nonce, only)
-    whole = whole_run(prep.plan) if prep.settings.shard is not None else None
-    if prep.settings.shard is not None:
-        prep = dataclasses.replace(prep, plan=shard_plan(prep.plan, prep.settings.shard))
-    settings, plan = prep.settings, prep.plan
+    settings = prep.settings
     progress = progress or Progress()
     cache = JudgeCache(cache_path(settings))
     endpoint: Endpoint | None = None
     sent = SendResult()
+    method_requests = 0
     try:
-        records = _from_cache(cache, plan, prep.template, prep.protocol, settings)
-        progress.total(len(plan.calls))
-        for _ in records:
-            progress.update("hit")
-        pending = {key: messages for key, messages in plan.calls.items() if key not in records}
-        if settings.dry_run:
-            estimate = _estimate(plan, pending, len(records), settings)
-            stats = JudgeStats(calls=len(plan.calls), cache_hits=len(records))
-            return _result(prep, mode, records, stats, None, estimate=estimate, whole=whole)
-        if pending:
-            sent, endpoint = _send(prep, pending, server=server, api_key=api_key, cache=cache, progress=progress)
-            records.update(sent.records)
+        with _provider(server) as servers:
+            if prep.protocol == "logprobs":
+                prep, endpoint, method_requests = _with_logprobs_method(prep, mode, cache, servers, api_key)
+            prep, whole = _sharded(prep)
+            plan = prep.plan
+            records = _from_cache(cache, plan, prep.template, prep.protocol, settings)
+            progress.total(len(plan.calls))
+            for _ in records:
+                progress.update("hit")
+            pending = {key: messages for key, messages in plan.calls.items() if key not in records}
+            if settings.dry_run:
+                estimate = _estimate(plan, pending, len(records), settings)
+                stats = JudgeStats(calls=len(plan.calls), cache_hits=len(records))
+                return _result(prep, mode, records, stats, None, estimate=estimate, whole=whole)
+            if pending:
+                sent, endpoint = _send(prep, pending, servers=servers, api_key=api_key, cache=cache, progress=progress)
+                records.update(sent.records)
     finally:
         cache.close()
     counters = {
         "calls": len(plan.calls),
-        "requests_sent": sent.requests_sent,
+        "requests_sent": sent.requests_sent + method_requests,
         "retries": sent.retries,
-        "probe_requests": sent.probe_requests,
+        "probe_requests": sent.probe_requests + method_requests,
     }
     run = _result(prep, mode, records, counters, endpoint, stopped=sent.stopped, started=started, whole=whole)
     return dataclasses.replace(run, agreement=agreement_of(run, labels), labels=labels) if labels is not None else run
@@ -284,7 +337,9 @@ def _result(
         settings=settings,
         template=prep.template,
         protocol=prep.protocol,
-        signature=signature(settings, mode=mode, template=prep.template, protocol=prep.protocol),
+        signature=signature(
+            settings, mode=mode, template=prep.template, protocol=prep.protocol, tokens=prep.plan.tokens
+        ),
         systems=systems,
         n_items=prep.inputs.n_items,
         base_url=endpoint.base_url if endpoint is not None else (settings.base_url or ""),
@@ -299,6 +354,7 @@ def _result(
         style_control=_style_control(prep, parts, mode) if estimate is None and whole is None else None,
         whole_run=whole,
         inputs=prep.inputs if whole is not None else None,  # a shard writes its answers' style features
+        logprobs=prep.plan.tokens,
     )
 
 

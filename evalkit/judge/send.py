@@ -15,11 +15,12 @@ from typing import Any
 from evalkit.judge.cache import JudgeCache
 from evalkit.judge.calls import Messages, estimate_tokens
 from evalkit.judge.client import CallOutcome, JudgeClient
+from evalkit.judge.logprob_method import resolve
 from evalkit.judge.protocols import parse_verdict
-from evalkit.judge.types import CallRecord, JudgeSettings, Progress, Template, Verdict
+from evalkit.judge.types import CallRecord, JudgeSettings, LabelTokens, Progress, Template, Verdict
 from evalkit.retry import RetryPolicy
 
-__all__ = ["Endpoint", "SendResult", "send_calls"]
+__all__ = ["Endpoint", "SendResult", "make_client", "resolve_logprobs", "send_calls"]
 
 
 @dataclass(frozen=True)
@@ -85,13 +86,15 @@ class _Run:
     aborted: list[BaseException] = field(default_factory=list)
     #: cache key -> parameters for the calls that do not send ``params`` (repeats)
     call_params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    tokens: LabelTokens | None = None
 
     def record(self, key: str, messages: Messages, outcome: CallOutcome) -> CallRecord:
         if outcome.error is not None:
             verdict = Verdict(unscored=outcome.error)
         else:
             backend = self.settings.grammar_backend
-            verdict = parse_verdict(self.template, self.protocol, outcome.response or {}, backend=backend)
+            response = outcome.response or {}
+            verdict = parse_verdict(self.template, self.protocol, response, backend=backend, tokens=self.tokens)
             if verdict.ok:
                 latency = round(outcome.latency_s, 4)
                 self.cache.put(key, {"response": outcome.response, "usage": outcome.usage, "latency_s": latency})
@@ -122,6 +125,32 @@ class _Run:
         self.progress.update("done" if record.verdict.ok else "failed")
 
 
+def make_client(endpoint: Endpoint, api_key: str | None, settings: JudgeSettings) -> JudgeClient:
+    """The HTTP client for ``endpoint`` under ``settings`` (resolved)."""
+    return JudgeClient(
+        base_url=endpoint.base_url,
+        model=endpoint.model,
+        api_key=api_key or "no-key-needed",
+        timeout=settings.timeout or 60.0,
+        policy=RetryPolicy(max_retries=settings.max_retries, backoff_base=settings.backoff_base),
+        concurrency=settings.concurrency or 1,
+    )
+
+
+async def resolve_logprobs(
+    endpoint: Endpoint, api_key: str | None, settings: JudgeSettings, template: Template
+) -> tuple[LabelTokens, int]:
+    """The logprobs method for this server and template
+    (:func:`evalkit.judge.logprob_method.resolve`) and the requests it took."""
+    client = make_client(endpoint, api_key, settings)
+    try:
+        await client.probe("logprobs")
+        tokens = await resolve(client, template)
+    finally:
+        await client.aclose()
+    return tokens, client.requests_sent
+
+
 async def send_calls(
     pending: Mapping[str, Messages],
     *,
@@ -134,20 +163,15 @@ async def send_calls(
     cache: JudgeCache,
     progress: Progress,
     call_params: Mapping[str, Mapping[str, Any]] | None = None,
+    tokens: LabelTokens | None = None,
 ) -> SendResult:
     """Probe the server, then send ``pending`` (cache key -> messages) with at
     most ``settings.concurrency`` in flight. ``settings`` must be resolved.
     ``call_params`` gives the parameters of the calls that do not send
-    ``params`` (the later repeats)."""
+    ``params`` (the later repeats); ``tokens`` is the logprobs method
+    (:func:`resolve_logprobs`)."""
     concurrency = settings.concurrency or 1
-    client = JudgeClient(
-        base_url=endpoint.base_url,
-        model=endpoint.model,
-        api_key=api_key or "no-key-needed",
-        timeout=settings.timeout or 60.0,
-        policy=RetryPolicy(max_retries=settings.max_retries, backoff_base=settings.backoff_base),
-        concurrency=concurrency,
-    )
+    client = make_client(endpoint, api_key, settings)
     run = _Run(
         client,
         settings,
@@ -159,6 +183,7 @@ async def send_calls(
         _Budget(settings, int(params["max_tokens"])),
         asyncio.Semaphore(concurrency),
         call_params=call_params or {},
+        tokens=tokens,
     )
     try:
         await client.probe(protocol, backend=settings.grammar_backend)

@@ -19,8 +19,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
+from evalkit.judge.calls import local_model
 from evalkit.judge.send import Endpoint
-from evalkit.judge.types import JudgeSettings
+from evalkit.judge.types import JudgeSettings, LocalModel
 
 __all__ = ["JudgeServers", "LocalServer"]
 
@@ -39,20 +40,22 @@ class LocalServer(Protocol):
     def stop(self) -> None: ...
 
 
-def _start_local_judge(logits_all: bool) -> LocalServer:
+def _start_local_judge(logits_all: bool, model: LocalModel | None = None) -> LocalServer:
     from evalkit.judge.local_server import LocalJudge
 
-    return LocalJudge(logits_all=logits_all).start()
+    return LocalJudge(logits_all=logits_all, model=model).start()
 
 
 class JudgeServers:
-    """Endpoints for judge runs; the local judge starts on first need.
+    """Endpoints for judge runs; the local judge starts on first need (and
+    again when a run needs another ``--local-model``).
 
     ``logits_all`` starts the local server ready for the logprobs protocol
-    (every call then costs two to three times more); a logprobs run that
-    finds a server started without it restarts it with it. ``on_start`` is
-    called before a start (the CLI prints a line); ``start_local`` replaces
-    the real server (tests).
+    (evalkit's last-position server, :mod:`evalkit.judge.last_token_server`,
+    which serves text and grammar too); a logprobs run that finds the plain
+    llama.cpp server started restarts the local judge as that one.
+    ``on_start`` is called before a start (the CLI prints a line);
+    ``start_local`` replaces the real server (tests).
     """
 
     def __init__(
@@ -60,12 +63,13 @@ class JudgeServers:
         *,
         logits_all: bool = False,
         on_start: Callable[[], None] | None = None,
-        start_local: Callable[[bool], LocalServer] = _start_local_judge,
+        start_local: Callable[..., LocalServer] = _start_local_judge,
     ) -> None:
         self.logits_all = logits_all
         self.on_start = on_start
         self._start_local = start_local
         self._local: LocalServer | None = None
+        self._local_model: LocalModel | None = None
         #: how many times a local server was started
         self.starts = 0
 
@@ -74,13 +78,19 @@ class JudgeServers:
         if not settings.local:
             return Endpoint(settings.base_url or "", settings.model or "")
         needs_logits = protocol == "logprobs"
-        if self._local is not None and needs_logits and not self._local.logits_all:
-            self._local.stop()
-            self._local = None
+        model = local_model(settings)
+        stale = self._local is not None and (
+            (needs_logits and not self._local.logits_all) or model != self._local_model
+        )
+        if stale:
+            self.close()
         if self._local is None:
             if self.on_start is not None:
                 self.on_start()
-            self._local = self._start_local(self.logits_all or needs_logits)
+            flag = self.logits_all or needs_logits
+            # a --local-model is handed over only when given: a replacement start_local may take the flag alone
+            self._local = self._start_local(flag) if model is None else self._start_local(flag, model)
+            self._local_model = model
             self.starts += 1
         return Endpoint(self._local.base_url, self._local.model)
 

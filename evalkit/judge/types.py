@@ -56,6 +56,9 @@ __all__ = [
     "JudgeSpec",
     "JudgeStats",
     "Job",
+    "LabelTokens",
+    "LocalModel",
+    "LogprobMethod",
     "LOCAL_MODEL_NAME",
     "LOCAL_SERVER_ID",
     "Mode",
@@ -252,6 +255,18 @@ class JudgeSettings:
         metavar="I/N",
         help="judge only shard I of N of the calls, chosen by cache key (a Slurm array or Kubernetes indexed "
         "job runs one each); then evalkit judge merge DIR...",
+    )
+    local_model: str | None = setting(
+        None,
+        metavar="PATH",
+        path=True,
+        help="--judge local with this GGUF model file instead of Gemma 3 270M",
+    )
+    local_chat_format: str | None = setting(
+        None,
+        metavar="NAME",
+        help="llama-cpp-python chat format of the local model, e.g. gemma, chatml, llama-3 "
+        "(default: gemma for Gemma 3 270M, else the chat template stored in the GGUF file)",
     )
 
     @property
@@ -503,6 +518,8 @@ class Verdict:
     missing_mass_bound: float | None = None
     unscored: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    #: logprobs: how the probabilities were obtained (``logit_bias`` or ``top_k``)
+    method: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -842,6 +859,8 @@ class JudgeRun:
     style_control: StyleControl | None = None
     #: a shard (``settings.shard``): the whole run it is part of
     whole_run: WholeRun | None = None
+    #: logprobs: the method chosen for this server and template (``None`` for other protocols)
+    logprobs: LabelTokens | None = None
 
     def pair(self, system_a: str, system_b: str) -> PairSummary:
         """The summary of the pair judged as (``system_a``, ``system_b``)."""
@@ -1023,3 +1042,42 @@ class PanelRun:
     agreement: Agreement
     stages: tuple[CascadeStage, ...] = ()
     cascade_margin: float | None = None
+
+
+# -- the local model and the logprobs method ----------------------------------------
+
+
+@dataclass(frozen=True)
+class LocalModel:
+    """A GGUF file given with ``--local-model``: ``name`` (the file's stem)
+    is the model name in reports and the signature; ``server_id`` (name, size
+    and a digest of the file's head) stands for it in cache keys."""
+
+    path: str
+    chat_format: str | None
+    name: str
+    server_id: str
+
+
+#: How the logprobs protocol obtained the labels' probabilities: the same
+#: ``logit_bias`` on every label token (exact), or the labels found in the
+#: top-k (exact only when all are there; else a bound on the missing mass).
+LogprobMethod = Literal["logit_bias", "top_k"]
+
+
+@dataclass(frozen=True)
+class LabelTokens:
+    """The logprobs method chosen for a server and template: ``token_ids``
+    maps each label to the token ids that stand for it (e.g. ``A`` and
+    `` A``), all given the same bias; ``note`` says why ``top_k`` was chosen
+    or that a label is read from its first token."""
+
+    method: LogprobMethod
+    token_ids: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
+    note: str | None = None
+    #: labels of several tokens, read from their first token (its text is a prefix of the label)
+    first_token_labels: tuple[str, ...] = ()
+
+    @property
+    def all_ids(self) -> tuple[int, ...]:
+        return tuple(sorted({t for ids in self.token_ids.values() for t in ids}))

@@ -51,7 +51,7 @@ def local_judge():
 
 @pytest.fixture(scope="session")
 def local_judge_logprobs():
-    """The same with ``--logits_all true`` (top_logprobs need it; every call costs more)."""
+    """The local judge ready for logprobs: evalkit's last-position server (top_logprobs, logit_bias)."""
     judge = _start_local(logits_all=True)
     yield judge
     judge.stop()

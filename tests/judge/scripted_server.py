@@ -2,6 +2,7 @@
 
 Each test gives a ``script(request, n) -> action`` where ``request`` is the
 decoded JSON body of a chat completion and ``n`` counts chat requests from 1.
+``tokenize`` (text -> ids) adds llama-cpp-python's ``POST /extras/tokenize``.
 Actions: :class:`Reply` (an answer, optionally with top logprobs, a finish
 reason, latency, extra headers), :class:`Status` (an HTTP error with a JSON
 body and headers such as Retry-After), :class:`Drop` (close the connection
@@ -87,12 +88,16 @@ class ScriptedServer:
         api_key: str | None = None,
         probe: Callable[[dict[str, Any]], Any] | None = default_probe_reply,
         models_status: int = 200,
+        tokenize: Callable[[str], list[int]] | None = None,
     ) -> None:
         self.script = script
         self.latency = latency
         self.api_key = api_key
         self.probe = probe
         self.models_status = models_status
+        #: text -> token ids for POST /extras/tokenize (llama-cpp-python's route); None: no such route (404)
+        self.tokenize = tokenize
+        self.tokenize_requests: list[str] = []
         self.chat_requests = 0  # judge calls received (probes excluded)
         self.probe_requests = 0  # /models and probe chat requests
         self.requests: list[dict[str, Any]] = []
@@ -230,6 +235,14 @@ class ScriptedServer:
                 self._write(
                     writer, 200, json.dumps({"object": "list", "data": [{"id": "judge", "object": "model"}]}).encode()
                 )
+            await writer.drain()
+            return True
+        if method == "POST" and path == "/extras/tokenize" and self.tokenize is not None:
+            text = str(json.loads(body or b"{}").get("input", ""))
+            with self._lock:
+                self.probe_requests += 1
+                self.tokenize_requests.append(text)
+            self._write(writer, 200, json.dumps({"tokens": self.tokenize(text)}).encode())
             await writer.drain()
             return True
         if method != "POST" or not path.endswith("/chat/completions"):

@@ -7,6 +7,7 @@ request shapes, parsing, reconciliation, counts), not its taste.
 
 from __future__ import annotations
 
+import json
 import math
 import pathlib
 import re
@@ -22,6 +23,7 @@ from evalkit.judge.report import judgment_records
 from evalkit.judge.run import run_judge
 from evalkit.judge.server import JudgeServers
 from evalkit.judge.types import JudgeInputs, JudgeSettings
+from tests.conftest import run_evalkit
 
 pytestmark = pytest.mark.local_judge
 
@@ -144,15 +146,91 @@ def test_logprobs_protocol(local_judge_logprobs, tmp_path):
         local_judge_logprobs, tmp_path, template="mt-bench-pairwise", protocol="logprobs", reconcile="average"
     )
     check_counts(run, 4)
-    for record in judgment_records(run):
+    # Gemma's token ids for the labels, with and without a leading space, found through the server's tokenizer.
+    assert run.logprobs.method == "logit_bias" and run.logprobs.token_ids["A"][0] == 236776
+    assert run.logprobs.token_ids["B"][0] == 236799
+    records = judgment_records(run)
+    for record in records:
+        assert record["logprobs_method"] == "logit_bias" and record["unscored"] is None
         assert len(record["top_logprobs"]) == 20
+        # Every label has its probability (Gemma's own "B" is far outside its top 20 without the bias).
+        assert set(record["probabilities"]) == {"A", "B", "C"} and not record["missing_labels"]
+        assert math.isclose(sum(record["probabilities"].values()), 1.0)
+        assert all(0.0 < p < 1.0 for p in record["probabilities"].values())
+        assert record["p_first"] == pytest.approx(record["probabilities"]["A"] + record["probabilities"]["C"] / 2)
+    assert run.pairs[0].unscored == 0 and "proto:logprobs+logit_bias" in run.signature
+
+
+def test_logprobs_on_the_1_to_10_scale_fall_back_to_the_top_k_and_say_why(local_judge_logprobs, tmp_path):
+    # Gemma splits "10" into "1" "0": the first token of "10" is the label "1", so no bias can tell them apart.
+    run = local_run(local_judge_logprobs, tmp_path, mode="single", template="mt-bench-single", protocol="logprobs")
+    assert run.logprobs.method == "top_k" and "label '10' is several tokens" in run.logprobs.note
+    assert "also stands for '1'" in run.logprobs.note
+    records = judgment_records(run)
+    assert len(records) == 4 and {r["logprobs_method"] for r in records} == {"top_k"}
+    for record in records:  # the top-k way: what is missing is listed, never a silent zero
         if record["unscored"] is None:
             assert math.isclose(sum(record["probabilities"].values()), 1.0)
-            assert 0.0 <= record["p_first"] <= 1.0
-            assert set(record["probabilities"]) | set(record["missing_labels"] or []) == {"A", "B", "C"}
+            labels = set(record["probabilities"]) | set(record["missing_labels"] or [])
+            assert labels == {str(i) for i in range(1, 11)}
         else:
             assert "no legal verdict token" in record["unscored"]
-    assert run.pairs[0].unscored < 2  # Gemma puts A/B/C in its top 20 for these prompts
+
+
+def test_the_logprobs_server_serves_text_and_grammar_too(local_judge_logprobs, tmp_path):
+    # A process whose runs include a logprobs one starts evalkit's last-position server for all of them.
+    run = local_run(local_judge_logprobs, tmp_path, template="mt-bench-pairwise", protocol="grammar")
+    check_counts(run, 4)
+    assert {r["raw_answer"] for r in judgment_records(run)} <= {"A", "B", "C"} and run.pairs[0].unscored == 0
+    text = local_run(local_judge_logprobs, tmp_path, template="mt-bench-pairwise", protocol="text", max_tokens=8)
+    check_counts(text, 4)
+    for record in judgment_records(text):
+        assert record["raw_answer"].strip() and record["completion_tokens"] <= 8
+
+
+def test_last_position_logprobs_match_llama_cpp_with_logits_all():
+    """Parity: evalkit's last-position server gives exactly llama-cpp-python's logprobs (computed with logits_all)."""
+    import llama_cpp
+
+    from evalkit.judge.last_token_server import LastTokenModel
+    from evalkit.judge.local_server import model_path
+
+    path = str(model_path())
+    messages = [{"role": "user", "content": f"Which answer is better, A or B?\n[A] {SYSTEMS['good'][0]}\n[B] x"}]
+    ours = LastTokenModel(path, n_ctx=512, chat_format="gemma", threads=None)
+    mine = ours.completion({"messages": messages, "logprobs": True, "top_logprobs": 5, "max_tokens": 1})
+    reference = llama_cpp.Llama(model_path=path, n_ctx=512, logits_all=True, chat_format="gemma", verbose=False)
+    theirs = reference.create_chat_completion(messages=messages, logprobs=True, top_logprobs=5, max_tokens=1)
+    top = mine["choices"][0]["logprobs"]["content"][0]["top_logprobs"]
+    expected = theirs["choices"][0]["logprobs"]["content"][0]["top_logprobs"]
+    assert [t["token"] for t in top] == [t["token"] for t in expected]
+    assert [t["logprob"] for t in top] == pytest.approx([t["logprob"] for t in expected], abs=1e-4)
+    assert mine["usage"]["prompt_tokens"] == theirs["usage"]["prompt_tokens"]
+
+
+def test_cli_local_model_path(tmp_path):
+    from evalkit.judge.local_server import model_path
+
+    (tmp_path / "p.txt").write_text("\n".join(PROMPTS) + "\n")
+    (tmp_path / "a.txt").write_text("\n".join(SYSTEMS["good"]) + "\n")
+    (tmp_path / "b.txt").write_text("\n".join(SYSTEMS["bad"]) + "\n")
+    base = ["judge", "pairwise", "--prompts", tmp_path / "p.txt", "--system", f"good={tmp_path / 'a.txt'}"]
+    base += ["--system", f"bad={tmp_path / 'b.txt'}", "--judge", "local", "--cache", tmp_path / "c.sqlite"]
+    missing = run_evalkit(*base, "--local-model", tmp_path / "nope.gguf")
+    assert missing.returncode == 2 and "nope.gguf: no such file" in missing.stderr
+    assert "Traceback" not in missing.stderr
+    gemma = model_path()
+    out = tmp_path / "out"
+    result = run_evalkit(
+        *base, "--local-model", gemma, "--local-chat-format", "gemma", "--protocol", "logprobs",
+        "--reconcile", "average", "--out", out,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["judge"]["model"] == "gemma-3-270m-q4_k_m" and "model:gemma-3-270m-q4_k_m|" in summary["signature"]
+    records = [json.loads(line) for line in (out / "judgments.jsonl").read_text().splitlines()]
+    assert len(records) == 4 and {r["logprobs_method"] for r in records} == {"logit_bias"}
+    assert all(math.isclose(sum(r["probabilities"].values()), 1.0) for r in records)
 
 
 def test_local_judge_without_logits_all_fails_the_logprobs_probe(local_judge, tmp_path):
