@@ -38,6 +38,12 @@ def verdict(card: ReportCard) -> str:
     low, high = card.agreement_ci
     chance = format_number(card.chance, "0-1")
     constant = f"{format_number(card.constant, '0-1')} for a judge that always answers {card.constant_judge!r}"
+    if high < card.chance:
+        return (
+            f"Worse than chance on this set: the whole interval of its agreement with humans lies below the "
+            f"coin flip's {chance}. Do not use this judge to decide which answer is better; "
+            "use it to try the judge pipeline offline."
+        )
     if low <= max(card.chance, card.constant or 0.0):
         return (
             f"No better than chance on this set: the interval of its agreement with humans reaches the "

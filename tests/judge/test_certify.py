@@ -165,6 +165,22 @@ def test_card_of_a_judge_that_agrees_with_the_humans(scripted, tmp_path):
     assert "Better than chance (0.5000; 0.6429 for a judge that always answers 'answer_1')" in stdout
 
 
+def contrary_judge(request, n):
+    """The opposite of the humans' majority in both orders (a decisive verdict where they tie)."""
+    first, item = shown_first(request)
+    human = majority[item]
+    pick_first = (human != "a") == (first == "one") if human != "tie" else True
+    return Reply("Verdict: [[A]]" if pick_first else "Verdict: [[B]]")
+
+
+def test_card_of_a_judge_that_contradicts_the_humans_says_worse_than_chance(scripted, tmp_path):
+    card, stdout, _ = certify(scripted(contrary_judge), tmp_path, "contrary")
+    # Six decisive items all wrong (0 each); item 5 a reconciled tie against a human tie (1): 1/7.
+    assert card["agreement"] == pytest.approx(1 / 7)
+    assert card["agreement_ci"][1] < 0.5
+    assert "Worse than chance on this set" in stdout and "No better than chance" not in stdout
+
+
 def test_compare_prints_one_table_across_cards(scripted, tmp_path):
     _, _, out_longer = certify(scripted(longer_judge), tmp_path, "longer")
     _, _, out_first = certify(scripted(first_judge), tmp_path, "first")
