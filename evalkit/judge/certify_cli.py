@@ -27,8 +27,9 @@ if TYPE_CHECKING:
 
 __all__ = ["add_certify_parser", "certify_handler"]
 
-#: Settings that make no sense for a report card: the set fixes the pair.
-_EXCLUDED = ("baseline",)
+#: Settings that make no sense for a report card: the set fixes the pair; a
+#: card needs every call of the set (no shard) and judges the set, not canaries.
+_EXCLUDED = ("baseline", "shard", "canary", "canary_tolerance", "write_canary", "null_canary")
 
 
 def _set_folders() -> list[str]:

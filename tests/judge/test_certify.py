@@ -202,6 +202,13 @@ def test_compare_prints_one_table_across_cards(scripted, tmp_path):
     assert (second["judge"], second["first-position"], second["consistency"]) == ("first", "1.0000", "0.0000")
 
 
+@pytest.mark.parametrize("option", [["--shard", "1/2"], ["--null-canary"], ["--canary", "c.jsonl"], ["--baseline", "x"]])
+def test_certify_refuses_the_options_a_card_cannot_take(option):
+    # a card needs every call of the set, and the set fixes the pair it judges
+    result = evalkit("judge", "certify", "--set", "llmbar-natural", "--judge", "local", *option)
+    assert result.returncode == 2 and f"unrecognized arguments: {option[0]}" in result.stderr
+
+
 def test_an_unknown_set_exits_2_listing_the_shipped_sets():
     result = evalkit("judge", "certify", "--set", "mtbench", "--judge", "local")
     assert result.returncode == 2
