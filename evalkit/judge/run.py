@@ -149,23 +149,7 @@ def _prepare(
     check_inputs(inputs, mode=mode, template=template, baseline=settings.baseline)
     server, model = server_identity(settings)
     nonce = nonce or new_nonce()
-    plan = _plan(settings, inputs, mode, template, protocol, server, model, nonce, None, only)
-    return _Prepared(settings, inputs, template, protocol, plan, nonce, server, model, only)
-
-
-def _plan(
-    settings: JudgeSettings,
-    inputs: JudgeInputs,
-    mode: Mode,
-    template: Template,
-    protocol: str,
-    server: str,
-    model: str,
-    nonce: str,
-    tokens: LabelTokens | None,
-    only: Collection[tuple[tuple[str, ...], int]] | None,
-) -> Plan:
-    return plan_calls(
+    plan = plan_calls(
         settings,
         inputs,
         mode=mode,
@@ -175,6 +159,22 @@ def _plan(
         model=model,
         nonce=nonce,
         only=only,
+    )
+    return _Prepared(settings, inputs, template, protocol, plan, nonce, server, model, only)
+
+
+def _plan(prep: _Prepared, mode: Mode, tokens: LabelTokens | None) -> Plan:
+    """``prep``'s calls planned again with the label tokens of the logprobs method."""
+    return plan_calls(
+        prep.settings,
+        prep.inputs,
+        mode=mode,
+        template=prep.template,
+        protocol=prep.protocol,
+        server=prep.server,
+        model=prep.model,
+        nonce=prep.nonce,
+        only=prep.only,
         tokens=tokens,
     )
 
@@ -194,9 +194,7 @@ def _with_logprobs_method(
         cache.put(key, cached_form(tokens))
     if tokens is None:
         return prep, endpoint, requests
-    s = prep
-    plan = _plan(s.settings, s.inputs, mode, s.template, s.protocol, s.server, s.model, s.nonce, tokens, s.only)
-    return dataclasses.replace(prep, plan=plan), endpoint, requests
+    return dataclasses.replace(prep, plan=_plan(prep, mode, tokens)), endpoint, requests
 
 
 def _sharded(prep: _Prepared) -> tuple[_Prepared, WholeRun | None]:
