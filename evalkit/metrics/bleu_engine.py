@@ -248,6 +248,8 @@ def _exp_effective_scorer(order: int) -> Callable[[Sequence[int]], float]:
                 logs.append(log(100.0 / (smooth_mteval * total)))
             else:
                 logs.append(log(100.0 * correct / total))
+        if not logs:  # no unigram (a summed row): sacrebleu floors every log(0.0), giving 0.0
+            return 0.0
         return bp * exp(sum(logs) / len(logs))
 
     return score

@@ -289,6 +289,15 @@ class BLEU(_SacrebleuMetric):
         s = self._sentence
         return sentence_scorer(s.max_ngram_order, s.smooth_method, s.smooth_value, s.effective_order)
 
+    def _sentence_scores(self, stats: list[list[Any]]) -> list[float]:
+        s = self._sentence
+        if not (self._uses_fast and s.smooth_method == "exp" and s.effective_order):
+            return super()._sentence_scores(stats)
+        from evalkit.metrics.bleu_scores import exp_effective_scores
+
+        # sacrebleu's sentence-level defaults: compute_bleu's arithmetic on numpy columns, bit for bit
+        return exp_effective_scores(stats, order=s.max_ngram_order)
+
     def _corpus(self, stats: list[list[Any]]) -> Any:
         if self._uses_fast:  # the same sums, without a Python loop over every row
             return self._metric._compute_score_from_stats(_int_column_sums(stats))
