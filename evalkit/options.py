@@ -126,10 +126,15 @@ def _message(metric: str, exc: ValidationError, options: Mapping[str, object]) -
     return f"option {metric}.{key}={options.get(key)!r}: {' or '.join(wanted)}"
 
 
-def validate_options(metric: str, cls: type, options: Mapping[str, object]) -> dict[str, object]:
+def validate_options(
+    metric: str, cls: type, options: Mapping[str, object], *, strict: bool = False
+) -> dict[str, object]:
     """Options for ``cls`` converted to their declared types; raises
     :class:`ConfigError` naming ``metric.option`` for an unknown option or a
-    bad value. A class with ``options_model`` validates its options itself."""
+    bad value. A class with ``options_model`` (a settings dataclass) is
+    checked against that model. ``strict`` (options given from Python, see
+    :func:`checked_options`) converts nothing: ``"3"`` for an ``int``, ``1``
+    for a ``bool`` or ``2.5`` for an ``int`` is an error."""
     from pydantic import ValidationError
 
     known = option_names(cls)
@@ -138,11 +143,15 @@ def validate_options(metric: str, cls: type, options: Mapping[str, object]) -> d
             raise ConfigError(
                 f"unknown option {key!r} for metric {metric!r}", hint=f"its options are: {', '.join(known) or 'none'}"
             )
-    if getattr(cls, "options_model", None) is not None:
-        return dict(options)
-    values = _split_lists(cls, _none_strings(cls, options))
+    settings_model = getattr(cls, "options_model", None)
+    if settings_model is not None:
+        from evalkit.settings import validate
+
+        checked = validate(settings_model, options, where=f"metric {metric}", strict=strict)
+        return {key: getattr(checked, key) for key in options}
+    values = dict(options) if strict else _split_lists(cls, _none_strings(cls, options))
     try:
-        model = _model(cls).model_validate(values)
+        model = _model(cls).model_validate(values, strict=strict)
     except ValidationError as exc:
         raise ConfigError(_message(metric, exc, options)) from None
     return {key: getattr(model, key) for key in values}
@@ -155,12 +164,28 @@ def checked_options(init: InitMethod) -> InitMethod:
     """Decorate a metric's ``__init__`` so that its options are validated
     against its own signature (types, defaults, ``Annotated`` constraints)
     however the metric is built: ``Mauve(num_buckets=1)`` fails as
-    ``--set mauve.num_buckets=1`` does."""
+    ``--set mauve.num_buckets=1`` does. From Python nothing is converted:
+    ``Mauve(seeds="3")`` is a :class:`ConfigError` (the command line's
+    ``--set mauve.seeds=3`` is converted before it gets here).
+
+    >>> class Example:
+    ...     name = "example"
+    ...     @checked_options
+    ...     def __init__(self, *, order: int = 4) -> None:
+    ...         self.order = order
+    >>> Example(order=3).order
+    3
+    >>> Example(order="3")
+    Traceback (most recent call last):
+    ...
+    evalkit.errors.ConfigError: option example.order='3': input should be a valid integer
+    """
 
     @functools.wraps(init)
     def wrapper(self: object, **options: object) -> None:
-        cls = type(self)
-        init(self, **validate_options(str(getattr(cls, "name", cls.__name__)), cls, options))
+        # the class that declares this __init__, not a subclass that calls it
+        cls = next(c for c in type(self).__mro__ if c.__dict__.get("__init__") is wrapper)
+        init(self, **validate_options(str(getattr(cls, "name", cls.__name__)), cls, options, strict=True))
 
     return typing.cast(InitMethod, wrapper)
 

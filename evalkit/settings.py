@@ -115,14 +115,47 @@ def _message(exc: ValidationError, values: Mapping[str, object], where: str) -> 
     return f"{where}: {key}{shown}: {first['msg']}{tail}"
 
 
-def validate(cls: type[T], values: Mapping[str, object], *, where: str, error: type[ConfigError] = ConfigError) -> T:
+_STRICT: dict[type, Any] = {}
+
+
+def _strict_model(cls: type) -> Any:
+    """A pydantic model of the settings of ``cls`` (their types, no defaults
+    checked), to validate values given from Python without converting them."""
+    if cls not in _STRICT:
+        from pydantic import ConfigDict, create_model
+
+        hints = typing.get_type_hints(cls, include_extras=True)
+        fields: dict[str, Any] = {f.name: (hints[f.name], None) for f in dataclasses.fields(cls)}
+        config = ConfigDict(arbitrary_types_allowed=True)
+        _STRICT[cls] = create_model(f"{cls.__name__}Values", __config__=config, **fields)
+    return _STRICT[cls]
+
+
+def validate(
+    cls: type[T],
+    values: Mapping[str, object],
+    *,
+    where: str,
+    error: type[ConfigError] = ConfigError,
+    strict: bool = False,
+) -> T:
     """Build ``cls`` from ``values``, converting and checking every value.
 
     Unknown keys and bad values raise :class:`ConfigError` (or its subclass
     ``error``) naming ``where`` (a file and table, or the command line) and
     the key; a nested table's key is named with dots (``verdict.labels.first``).
     A nested dataclass that sets ``__pydantic_config__ = {"extra": "forbid"}``
-    rejects unknown keys too.
+    rejects unknown keys too. ``strict`` (values given from Python) converts
+    nothing: ``"7"`` for an ``int`` is an error, as is ``1`` for a ``bool``.
+
+    >>> from dataclasses import dataclass
+    >>> @dataclass(frozen=True)
+    ... class Demo:
+    ...     seed: int = setting(12345, help="seed")
+    >>> validate(Demo, {"seed": "7"}, where="Demo(...)", strict=True)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    evalkit.errors.ConfigError: Demo(...): seed = '7': Input should be a valid integer
     """
     from pydantic import ValidationError
 
@@ -131,6 +164,8 @@ def validate(cls: type[T], values: Mapping[str, object], *, where: str, error: t
     if unknown:
         raise error(f"{where}: unknown key {unknown[0]!r}", hint=f"known keys: {', '.join(sorted(names))}")
     try:
+        if strict:
+            _strict_model(typing.cast(type, cls)).model_validate(dict(values), strict=True)
         result: T = _adapter(typing.cast(type, cls)).validate_python(dict(values))
     except ValidationError as exc:
         raise error(_message(exc, values, where)) from None

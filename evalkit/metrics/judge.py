@@ -61,7 +61,8 @@ class _JudgeMetric:
         from evalkit.judge.calls import check_settings
         from evalkit.judge.templates import load_template
 
-        checked: object = validate(self.options_model, options, where=f"metric {self.name}")
+        # from Python nothing is converted; the command line's strings were converted by the registry
+        checked: object = validate(self.options_model, options, where=f"metric {self.name}", strict=True)
         values = {name: getattr(checked, name) for name in vars(checked)}
         self.settings = JudgeSettings(**values)
         self.template = load_template(self.settings.template or self.mode)

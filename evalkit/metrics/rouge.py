@@ -15,6 +15,7 @@ from typing import ClassVar, Literal
 
 from evalkit.errors import ConfigError
 from evalkit.metrics.base import ReferencesInput, check_predictions, join_parts, normalize_references
+from evalkit.options import checked_options
 from evalkit.result import MetricResult
 
 __all__ = ["Rouge", "ROUGE_TYPES"]
@@ -58,6 +59,7 @@ class Rouge:
     needs_references: ClassVar[bool] = True
     capabilities: ClassVar[frozenset[str]] = frozenset({"joint_scoring", "partitioned"})
 
+    @checked_options
     def __init__(
         self,
         *,

@@ -34,6 +34,7 @@ from typing import Any, ClassVar, Literal
 
 from evalkit.errors import ConfigError, MissingDependencyError
 from evalkit.metrics.base import ReferencesInput, check_predictions, join_parts, normalize_references
+from evalkit.options import checked_options
 from evalkit.result import MetricResult
 
 __all__ = ["BLEU", "CHRF", "TER", "AUTO_REFERENCE"]
@@ -228,6 +229,7 @@ class BLEU(_SacrebleuMetric):
 
     name = "bleu"
 
+    @checked_options
     def __init__(
         self,
         *,
@@ -340,6 +342,7 @@ class CHRF(_SacrebleuMetric):
 
     name = "chrf"
 
+    @checked_options
     def __init__(
         self,
         *,
@@ -416,6 +419,7 @@ class TER(_SacrebleuMetric):
     name = "ter"
     higher_is_better = False
 
+    @checked_options
     def __init__(
         self,
         *,

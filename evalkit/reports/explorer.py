@@ -18,8 +18,9 @@ HTML. Large data are gzip-compressed and base64-encoded, and the browser
 inflates them with its own ``DecompressionStream``: nothing is fetched.
 
 The pipeline builds :class:`ExplorerData`; :func:`explorer_data_from` does so
-from a :class:`~evalkit.runner.Comparison`, and :func:`judge_items_from_records`
-turns the judge's ``judgments.jsonl`` records into :class:`JudgeItem`\\ s.
+from a :class:`~evalkit.runner.Comparison`, and :func:`judge_item` turns each
+reconciled :class:`~evalkit.judge.types.ItemVerdict` of a judge run into a
+:class:`JudgeItem`.
 
 >>> import evalkit
 >>> c = evalkit.compare({"a": ["x y"], "b": ["x z"]}, references=["x y"], metrics="rouge1")
@@ -57,7 +58,6 @@ __all__ = [
     "MetricColumn",
     "OrderVerdict",
     "explorer_data_from",
-    "judge_items_from_records",
     "judge_item",
     "render_explorer",
     "script_hash",
@@ -228,129 +228,6 @@ def judge_item(verdict: ItemVerdict, human: str | None = None) -> JudgeItem:
         human=human,
         agrees_with_human=None if human is None or verdict.outcome is None else human == verdict.outcome,
     )
-
-
-def _text(value: object) -> str | None:
-    return value if isinstance(value, str) else None
-
-
-def _flags(record: Mapping[str, object]) -> list[str]:
-    # the judge run records {system: [reasons]}: "verdict marker", "instruction to the judge"...
-    found = record.get("possible_injection")
-    out = []
-    if isinstance(found, Mapping):
-        for system, reasons in found.items():
-            listed = ", ".join(map(str, reasons)) if isinstance(reasons, (list, tuple)) else str(reasons)
-            out.append(f"possible_injection: answer of {system!r}: {listed}")
-    return out
-
-
-def _role(record: Mapping[str, object]) -> str | None:
-    meaning = record.get("meaning")
-    return meaning if isinstance(meaning, str) and record.get("verdict") is not None else None
-
-
-def _p_first(record: Mapping[str, object]) -> float | None:
-    value = record.get("p_first")
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
-
-
-def judge_items_from_records(
-    records: Iterable[Mapping[str, object]],
-    *,
-    reconcile: str = "tie",
-    human_labels: Mapping[tuple[str, str, int], str] | None = None,
-) -> tuple[JudgeItem, ...]:
-    """:class:`JudgeItem`\\ s from the judge's call records (``JudgeRun.judgments``,
-    one dict per line of ``judgments.jsonl``).
-
-    Pairwise calls of one item are reconciled as the judge run does
-    (``reconcile`` is its ``--reconcile``). ``human_labels`` maps
-    ``(system_a, system_b, item)`` to the human's outcome from system_a's
-    side (``"win"``, ``"loss"`` or ``"tie"``).
-
-    >>> records = [
-    ...     {"mode": "pairwise", "item": 0, "system_a": "x", "system_b": "y", "order": "ab",
-    ...      "verdict": "A", "meaning": "first", "raw_answer": "[[A]]", "unscored": None},
-    ...     {"mode": "pairwise", "item": 0, "system_a": "x", "system_b": "y", "order": "ba",
-    ...      "verdict": "A", "meaning": "first", "raw_answer": "[[A]]", "unscored": None},
-    ... ]
-    >>> (item,) = judge_items_from_records(records, human_labels={("x", "y", 0): "win"})
-    >>> item.outcome, item.consistent, item.agrees_with_human
-    ('tie', False, False)
-    """
-    groups: dict[tuple[str, tuple[str, ...], int], list[Mapping[str, object]]] = {}
-    for record in records:
-        mode = str(record.get("mode"))
-        item = record.get("item")
-        if not isinstance(item, int):
-            raise InputError(f"a judge record has no item index: {dict(record)!r:.200}")
-        if mode == "pairwise":
-            systems: tuple[str, ...] = (str(record.get("system_a")), str(record.get("system_b")))
-        else:
-            systems = (str(record.get("system")),)
-        groups.setdefault((mode, systems, item), []).append(record)
-    items = [
-        _pairwise_item(item, systems, calls, reconcile, human_labels or {})
-        if mode == "pairwise"
-        else _single_item(mode, item, systems, calls)
-        for (mode, systems, item), calls in groups.items()
-    ]
-    return tuple(sorted(items, key=lambda j: (j.item, j.systems)))
-
-
-def _calls(records: Sequence[Mapping[str, object]]) -> tuple[tuple[OrderVerdict, ...], tuple[str, ...]]:
-    verdicts = tuple(
-        OrderVerdict(
-            _text(c.get("order")), _text(c.get("verdict")), _text(c.get("raw_answer")), _text(c.get("unscored"))
-        )
-        for c in records
-    )
-    return verdicts, tuple(dict.fromkeys(f for c in records for f in _flags(c)))
-
-
-def _pairwise_item(
-    item: int,
-    systems: tuple[str, ...],
-    records: Sequence[Mapping[str, object]],
-    reconcile: str,
-    human_labels: Mapping[tuple[str, str, int], str],
-) -> JudgeItem:
-    from evalkit.judge.aggregate import combine_repeats
-    from evalkit.judge.aggregate import reconcile as reconcile_verdicts
-
-    verdicts, flags = _calls(records)
-    by_repeat: dict[object, list[Mapping[str, object]]] = {}
-    for c in records:  # with --repeats, each repeat's orders are reconciled first
-        by_repeat.setdefault(c.get("repeat", 0), []).append(c)
-    outcome = combine_repeats(
-        [
-            reconcile_verdicts(
-                [(str(c.get("order") or "ab"), _role(c), _p_first(c)) for c in group],
-                mode=reconcile,
-                reasons=[_text(c.get("unscored")) for c in group],
-            )
-            for group in by_repeat.values()
-        ],
-        mode=reconcile,
-    )
-    human = human_labels.get((systems[0], systems[1], item))
-    score = outcome.p_win
-    if score is None and outcome.outcome is not None:
-        score = {"win": 1.0, "loss": 0.0, "tie": 0.5}[outcome.outcome]
-    agrees = None if human is None or outcome.outcome is None else human == outcome.outcome
-    return JudgeItem(
-        "pairwise", item, systems, outcome.outcome, score, outcome.consistent, verdicts, flags,
-        outcome.unscored, human, agrees,
-    )  # fmt: skip
-
-
-def _single_item(mode: str, item: int, systems: tuple[str, ...], records: Sequence[Mapping[str, object]]) -> JudgeItem:
-    verdicts, flags = _calls(records)
-    call = records[0]  # a single-score item has one call
-    meaning = call.get("meaning")
-    grade = float(meaning) if isinstance(meaning, (int, float)) and call.get("verdict") is not None else None
-    return JudgeItem(mode, item, systems, None, grade, None, verdicts, flags, _text(call.get("unscored")))
 
 
 def _number(value: float | None) -> float | None:

@@ -123,16 +123,19 @@ def test_dry_run_and_cost_count_repeats(scripted, tmp_path):
     assert priced.stats.cost == pytest.approx(3300 / 1_000_000)
 
 
-def test_items_rebuilt_from_judgments_jsonl_match_the_run(scripted, tmp_path):
+def test_the_explorer_shows_every_repeat_call_and_the_run_s_outcome(scripted, tmp_path):
     from evalkit.judge.report import judgment_records
-    from evalkit.reports.explorer import judge_items_from_records
+    from evalkit.reports.explorer import judge_item
 
     server = scripted(flipping_judge(0.3))
     run = run_judge(settings(server, tmp_path, repeats=3), inputs(20), mode="pairwise", nonce=NONCE)
-    rebuilt = judge_items_from_records(judgment_records(run))
-    assert [(i.item, i.outcome, i.consistent) for i in rebuilt] == [
+    shown = [judge_item(v) for v in run.items]
+    assert [(i.item, i.outcome, i.consistent) for i in shown] == [
         (i.item, i.outcome, i.consistent) for i in run.pair_items("x", "y")
     ]
+    assert [len(i.calls) for i in shown] == [6] * 20  # 2 orders x 3 repeats
+    records = judgment_records(run)
+    assert [(c.order, c.verdict) for i in shown for c in i.calls] == [(r["order"], r["verdict"]) for r in records]
     assert any(i.flipped for i in run.items)  # the repeats did disagree somewhere
 
 

@@ -1,5 +1,5 @@
 """The item explorer without a browser: its data types, the adapters from a
-Comparison and from the judge's records, and how the data are embedded."""
+Comparison and from a judge run's items, and how the data are embedded."""
 
 from __future__ import annotations
 
@@ -34,7 +34,6 @@ from evalkit.reports.explorer import (
     embed,
     explorer_data_from,
     judge_item,
-    judge_items_from_records,
     payload,
     render_explorer,
     script_json,
@@ -236,17 +235,24 @@ def test_judge_items_from_a_real_judge_run_match_its_summary(tmp_path: Path) -> 
         settings = JudgeSettings(base_url=server.base_url, model="m", cache=str(tmp_path / "c.sqlite"))
         run = run_judge(settings, JudgeInputs.of(prompts, systems), mode="pairwise")
     records = judgment_records(run)
-    items = judge_items_from_records(
-        records, reconcile="tie", human_labels={("x", "y", 0): "win", ("x", "y", 2): "win"}
-    )
-    # the records' reconciliation and the run's own typed items agree
-    typed = sorted((judge_item(v) for v in run.items), key=lambda j: j.item)
-    assert [(j.outcome, j.consistent, j.flags) for j in typed] == [(j.outcome, j.consistent, j.flags) for j in items]
+    human = {("x", "y", 0): "win", ("x", "y", 2): "win"}
+    # the pipeline's path (reports/write.py): one JudgeItem per reconciled ItemVerdict
+    items = [judge_item(v, human.get((v.systems[0], v.systems[-1], v.item))) for v in run.items]
+    assert [j.item for j in items] == list(range(8))
+    # every call the explorer shows is the one judgments.jsonl records, in the same order
+    assert [(c.order, c.verdict, c.raw_answer, c.unscored) for j in items for c in j.calls] == [
+        (r["order"], r["verdict"], r["raw_answer"], r["unscored"]) for r in records
+    ]
     (pair,) = run.pairs
     assert len(items) == pair.n == 8
     outcomes = [j.outcome for j in items]
     assert outcomes.count("win") == pair.wins and outcomes.count("loss") == pair.losses
     assert outcomes.count("tie") == pair.ties
+    # by hand from _judge: x wins 0 and 7, loses 1; 2, 3 (both "good") and 5 pick the first answer
+    # in both orders (inconsistent: a tie); 4 and 6 ("bad" against "bad") are ties in both orders
+    assert outcomes == ["win", "loss", "tie", "tie", "tie", "tie", "tie", "win"]
+    assert [j.score for j in items] == [1.0, 0.0, 0.5, 0.5, 0.5, 0.5, 0.5, 1.0]
+    assert [j.consistent for j in items] == [True, True, False, False, True, False, True, True]
     assert sum(1 for j in items if j.consistent) / 8 == pair.position_consistency
     assert sum(1 for j in items if j.flags) == pair.possible_injection >= 1
     assert [j.consistent for j in items if "biased" in systems["x"][j.item]] == [False, False]
@@ -256,40 +262,29 @@ def test_judge_items_from_a_real_judge_run_match_its_summary(tmp_path: Path) -> 
     assert first.calls[0].raw_answer == "The first is better. Verdict: [[A]]"
     assert (first.human, first.agrees_with_human) == ("win", True)
     assert (items[2].outcome, items[2].agrees_with_human) == ("tie", False)
+    assert (items[1].human, items[1].agrees_with_human) == (None, None)
     assert items[6].flags == (
         "possible_injection: answer of 'x': " + ", ".join(records[12]["possible_injection"]["x"]),
     )
 
 
-def test_single_mode_records_give_grades_and_unscored_reasons() -> None:
-    records = [
-        {
-            "mode": "single",
-            "item": 0,
-            "system": "s",
-            "verdict": "7",
-            "meaning": 7,
-            "raw_answer": "Rating: [[7]]",
-            "unscored": None,
-        },
-        {
-            "mode": "single",
-            "item": 1,
-            "system": "s",
-            "verdict": None,
-            "meaning": None,
-            "raw_answer": "no idea",
-            "unscored": "no verdict found",
-        },
-    ]
-    graded, unscored = judge_items_from_records(records)
+def test_single_mode_items_give_grades_and_unscored_reasons(tmp_path: Path) -> None:
+    def grader(request: dict[str, Any], n: int) -> Reply:
+        return Reply("Rating: [[7]]" if "question 0" in user_text(request) else "no idea")
+
+    with ScriptedServer(grader) as server:
+        settings = JudgeSettings(
+            base_url=server.base_url, model="m", template="mt-bench-single", cache=str(tmp_path / "c.sqlite")
+        )
+        run = run_judge(settings, JudgeInputs.of(["question 0", "question 1"], {"s": ["a", "b"]}), mode="single")
+    graded, unscored = (judge_item(v) for v in run.items)
+    assert (graded.mode, graded.systems, graded.item) == ("single", ("s",), 0)
     assert (graded.score, graded.calls[0].verdict, graded.unscored) == (7.0, "7", None)
-    assert (unscored.score, unscored.unscored, unscored.calls[0].raw_answer) == (None, "no verdict found", "no idea")
-
-
-def test_a_record_without_an_item_index_is_refused() -> None:
-    with pytest.raises(InputError, match="has no item index"):
-        judge_items_from_records([{"mode": "single", "system": "s"}])
+    assert (graded.outcome, graded.consistent, graded.calls[0].order) == (None, None, None)
+    assert graded.calls[0].raw_answer == "Rating: [[7]]"
+    assert unscored.score is None and unscored.calls[0].verdict is None
+    assert unscored.unscored is not None and unscored.unscored == unscored.calls[0].unscored
+    assert unscored.calls[0].raw_answer == "no idea"
 
 
 def test_the_explorer_module_imports_light() -> None:

@@ -1,6 +1,6 @@
 """A real Dask cluster on loopback for the scale tests: ``dask scheduler``
-and ``dask worker`` processes (no nanny, one thread each), on free ports,
-torn down by process id."""
+and ``dask worker`` processes (no nanny unless asked, one thread each), on
+free ports, torn down by process id."""
 
 from __future__ import annotations
 
@@ -35,7 +35,8 @@ def _wait_for(address: str, n_workers: int, timeout: float = 60) -> None:
 class Cluster:
     """``dask scheduler`` + ``dask worker`` processes started here."""
 
-    def __init__(self, n_workers: int = 2, env: dict | None = None) -> None:
+    def __init__(self, n_workers: int = 2, env: dict | None = None, *, nanny: bool = False) -> None:
+        self.nanny = nanny  # a nanny process restarts its worker when the worker dies
         self.address = f"tcp://127.0.0.1:{free_port()}"
         self.env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
         self.scheduler = self._start("scheduler", "--host", "127.0.0.1", "--port", self.address.rsplit(":", 1)[1])
@@ -59,7 +60,8 @@ class Cluster:
         )
 
     def add_worker(self, env: dict | None = None, cwd: Path = REPO) -> subprocess.Popen:
-        worker = self._start("worker", self.address, "--nthreads", "1", "--no-nanny", env=env, cwd=cwd)
+        nanny = "--nanny" if self.nanny else "--no-nanny"
+        worker = self._start("worker", self.address, "--nthreads", "1", nanny, env=env, cwd=cwd)
         self.workers.append(worker)
         return worker
 
