@@ -11,11 +11,11 @@ these rows, so they are sacrebleu's too; :func:`sentence_scorer` gives
 ``BLEU.compute_bleu``'s arithmetic, operation for operation, without
 building a ``BLEUScore`` (whose string formatting costs more than the sum).
 
-How, per chunk of a few thousand items:
+How, per block of items (chunks of a thousand for the counts):
 
-* each distinct text is tokenised once with sacrebleu's tokenizer object
-  (13a through its word cache, see :mod:`evalkit.metrics.sacrebleu_tokenize`)
-  into integer ids;
+* each distinct text of a block of items is tokenised once with
+  sacrebleu's tokenizer object (13a through its word cache, see
+  :mod:`evalkit.metrics.sacrebleu_tokenize`) into integer ids;
 * the clipped counts of every order come from one sort of int64 keys per
   order (:mod:`evalkit.metrics.ngram_counts`); lengths and the closest
   reference length are numpy arithmetic;
@@ -43,7 +43,8 @@ from evalkit.metrics.sacrebleu_tokenize import BleuVocabulary, TokenizedTexts, t
 
 __all__ = ["bleu_statistics", "sentence_scorer", "clear_caches"]
 
-_CHUNK = 1024  # items scored together: small enough that four word ids pack in an int64
+_CHUNK = 1024  # items whose n-grams are counted together: small enough that four word ids pack in an int64
+_BLOCK = 16 * _CHUNK  # items whose texts are tokenised together
 
 # The 13a word cache, kept between calls (taken out while in use).
 _vocabularies: dict[str, BleuVocabulary] = {}
@@ -110,9 +111,9 @@ def _serial(
     gc.disable()
     try:
         rows: list[list[int]] = []
-        for start in range(0, len(predictions), _CHUNK):
-            stop = start + _CHUNK
-            rows.extend(_chunk(predictions[start:stop], references[start:stop], vocabulary, lowercase, order))
+        for start in range(0, len(predictions), _BLOCK):
+            stop = start + _BLOCK
+            rows.extend(_block(predictions[start:stop], references[start:stop], vocabulary, lowercase, order))
         return rows
     finally:
         if collecting:
@@ -121,18 +122,32 @@ def _serial(
             _vocabularies[slot] = vocabulary
 
 
-def _chunk(
+def _block(
     predictions: Sequence[str],
     references: Sequence[Sequence[str]],
     vocabulary: BleuVocabulary,
     lowercase: bool,
     order: int,
 ) -> list[list[int]]:
-    # Each distinct text once; segments (item, text, tag) in item order,
-    # tag 0 for the prediction, 1, 2, ... for its references.
+    """The rows of a block of items: its distinct texts tokenised together
+    (word ids cost less per word in large batches), its n-grams counted a
+    chunk at a time."""
     texts, hyp, ref, counts = number_texts(predictions, references)
     batch = tokenize_texts(texts, vocabulary, lowercase=lowercase)
-    segments = Segments.of_items(hyp, ref, counts)
+    first_ref = np.concatenate(([0], np.cumsum(counts)))
+    rows: list[list[int]] = []
+    for start in range(0, len(predictions), _CHUNK):
+        stop = min(start + _CHUNK, len(predictions))
+        chunk_refs = ref[first_ref[start] : first_ref[stop]]
+        used, local = np.unique(np.concatenate((hyp[start:stop], chunk_refs)), return_inverse=True)
+        segments = Segments.of_items(local[: stop - start], local[stop - start :], counts[start:stop])
+        rows.extend(_chunk(batch.take(used), segments, order))
+    return rows
+
+
+def _chunk(batch: TokenizedTexts, segments: Segments, order: int) -> list[list[int]]:
+    """The rows of the items of ``segments`` (a prediction then its
+    references each; their texts in ``batch``)."""
     lengths = batch.lengths[segments.text]
     is_hypothesis = segments.tag == 0
     hyp_len = lengths[is_hypothesis]

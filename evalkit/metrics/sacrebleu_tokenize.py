@@ -32,7 +32,8 @@ the rest of sacrebleu's BLEU:
   characters go through sacrebleu's regular expressions together, in one
   string, once per batch.
 * a batch of texts is joined into one string and split once; words become
-  word ids in one C-level pass and token ids through numpy.
+  word ids (:mod:`evalkit.metrics.word_ids`: through numpy for long
+  batches) and token ids through numpy.
 
 ``tests/metrics/test_sacrebleu_tokenize.py`` compares the result with
 ``Tokenizer13a`` on generated text dense in digits, dots, commas, dashes,
@@ -53,6 +54,9 @@ from collections.abc import Callable, Sequence
 from itertools import chain
 
 import numpy as np
+
+from evalkit.metrics.ngram_counts import ragged_positions
+from evalkit.metrics.word_ids import word_ids
 
 __all__ = ["BleuVocabulary", "Ids", "TokenizedTexts", "WordTokens", "lookup", "split_13a", "tokenize_texts"]
 
@@ -103,6 +107,11 @@ class TokenizedTexts:
         start = int(self.starts[i])
         return self.flat[start : start + int(self.lengths[i])].tolist()
 
+    def take(self, texts: np.ndarray) -> TokenizedTexts:
+        """The texts numbered ``texts``, in that order."""
+        lengths = self.lengths[texts]
+        return TokenizedTexts(self.flat[ragged_positions(self.starts[texts], lengths)], lengths)
+
     @classmethod
     def from_lists(cls, per_text: Sequence[Sequence[int] | np.ndarray]) -> TokenizedTexts:
         lengths = np.fromiter(map(len, per_text), dtype=np.int64, count=len(per_text))
@@ -146,7 +155,7 @@ class WordTokens:
         if joined.count(MARK) != len(segments) - 1:
             return None
         known = len(self._word_ids)
-        words = lookup(self._word_ids, joined.split())
+        words = word_ids(joined, self._word_ids)
         if len(self._word_ids) > known:
             self._learn(list(itertools.islice(self._word_ids, known, None)))
         # word 0 is the mark: it ends a text and has no tokens

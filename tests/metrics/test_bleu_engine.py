@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sacrebleu.metrics import BLEU
 
-from evalkit.metrics import bleu_engine
+from evalkit.metrics import bleu_engine, word_ids
 from evalkit.metrics.bleu_engine import bleu_statistics, sentence_scorer
 from tests.metrics.sacrebleu_strategies import TOKENIZERS, items, reference_streams
 from tests.textgen import varied_pairs
@@ -39,6 +39,16 @@ def _ours(predictions, references, jobs=1, **options):
 PREDS, REFS = varied_pairs(240, long_words=400)
 
 
+@pytest.fixture(params=["strings", "bytes"])
+def word_road(request, monkeypatch):
+    """Both roads of :func:`evalkit.metrics.word_ids.word_ids`: every batch of
+    words through numpy ("bytes"), or none ("strings")."""
+    monkeypatch.setattr(word_ids, "THRESHOLD", 0 if request.param == "bytes" else 10**12)
+    bleu_engine.clear_caches()
+    yield request.param
+    bleu_engine.clear_caches()
+
+
 @pytest.mark.parametrize(
     "options",
     [
@@ -54,7 +64,7 @@ PREDS, REFS = varied_pairs(240, long_words=400)
     ],
     ids=repr,
 )
-def test_rows_equal_sacrebleu_on_varied_pairs(options):
+def test_rows_equal_sacrebleu_on_varied_pairs(options, word_road):
     # unicode, empty lines, punctuation only, 400-word lines, 1-4 references
     assert _ours(PREDS, REFS, **options) == _expected(PREDS, REFS, **options)
 
@@ -65,7 +75,11 @@ def test_rows_equal_sacrebleu_on_varied_pairs(options):
 def test_rows_equal_sacrebleu_property(tokenize, data, lowercase, order):
     predictions, references = data
     options = {"tokenize": tokenize, "lowercase": lowercase, "max_ngram_order": order}
-    assert _ours(predictions, references, **options) == _expected(predictions, references, **options)
+    expected = _expected(predictions, references, **options)
+    assert _ours(predictions, references, **options) == expected
+    with pytest.MonkeyPatch.context() as patch:  # every batch of words through numpy
+        patch.setattr(word_ids, "THRESHOLD", 0)
+        assert _ours(predictions, references, **options) == expected
 
 
 def test_closest_reference_length_prefers_the_shorter_on_ties():
@@ -85,6 +99,8 @@ def test_repeated_ngrams_are_clipped_by_the_best_reference():
 def test_chunks_processes_and_caches_do_not_change_rows(monkeypatch):
     expected = _expected(PREDS, REFS)
     monkeypatch.setattr(bleu_engine, "_CHUNK", 7)
+    assert _ours(PREDS, REFS) == expected
+    monkeypatch.setattr(bleu_engine, "_BLOCK", 23)  # blocks of whole chunks and a ragged last one
     assert _ours(PREDS, REFS) == expected
     bleu_engine.clear_caches()
     assert _ours(PREDS, REFS, jobs=2) == expected

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sacrebleu.metrics import CHRF
 
-from evalkit.metrics import chrf_engine
+from evalkit.metrics import chrf_engine, word_ids
 from evalkit.metrics.chrf_engine import chrf_statistics
 from tests.metrics.sacrebleu_strategies import items, reference_streams
 from tests.textgen import varied_pairs
@@ -41,9 +41,12 @@ OPTIONS = [
 ]
 
 
+@pytest.mark.parametrize("threshold", [0, 10**12], ids=["bytes", "strings"])
 @pytest.mark.parametrize("options", OPTIONS, ids=repr)
-def test_rows_equal_sacrebleu_on_varied_pairs(options):
-    # unicode, empty lines, punctuation only, 400-word lines, 1-4 references
+def test_rows_equal_sacrebleu_on_varied_pairs(options, threshold, monkeypatch):
+    # unicode, empty lines, punctuation only, 400-word lines, 1-4 references;
+    # chrF++'s words through numpy ("bytes") or as strings
+    monkeypatch.setattr(word_ids, "THRESHOLD", threshold)
     assert _ours(PREDS, REFS, **options) == _expected(PREDS, REFS, **options)
 
 
@@ -69,7 +72,11 @@ def test_rows_equal_sacrebleu_property(data, char_order, word_order, lowercase, 
         eps_smoothing=eps_smoothing,
         beta=beta,
     )
-    assert _ours(predictions, references, **options) == _expected(predictions, references, **options)
+    expected = _expected(predictions, references, **options)
+    assert _ours(predictions, references, **options) == expected
+    with pytest.MonkeyPatch.context() as patch:  # chrF++'s words through numpy
+        patch.setattr(word_ids, "THRESHOLD", 0)
+        assert _ours(predictions, references, **options) == expected
 
 
 def test_the_first_of_equally_good_references_is_kept():
