@@ -192,6 +192,8 @@ def normalize_references(
             f"{n_predictions} predictions but {len(refs)} references: "
             "give exactly one reference entry (a string or a list of strings) per prediction"
         )
+    if all(type(entry) is str for entry in refs):  # one string an item: no per-item checks to make
+        return [(entry,) for entry in refs]
     out: list[tuple[str, ...]] = []
     for i, entry in enumerate(refs):
         item = (entry,) if isinstance(entry, str) else tuple(entry)
