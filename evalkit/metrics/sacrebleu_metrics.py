@@ -30,11 +30,21 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Sequence
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeAlias
 
 from evalkit.errors import ConfigError, MissingDependencyError
-from evalkit.metrics.base import ReferencesInput, check_predictions, join_parts, normalize_references
+from evalkit.item_scores import ItemScores, compact_statistics
+from evalkit.metrics.base import (
+    ReferencesInput,
+    check_predictions,
+    join_parts,
+    join_statistics,
+    normalize_references,
+)
 from evalkit.result import MetricResult
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
 
 __all__ = ["BLEU", "CHRF", "TER", "AUTO_REFERENCE"]
 
@@ -45,6 +55,9 @@ AUTO_REFERENCE = "|engine:reference(auto)"
 
 Engine = Literal["fast", "reference"]
 
+#: rows of per-item statistics: lists while scoring, a 2-D array once in a result
+Rows: TypeAlias = "list[list[Any]] | np.ndarray"
+
 
 def _reference_streams(refs: list[tuple[str, ...]]) -> list[list[str | None]]:
     """Per-item reference tuples -> sacrebleu's reference streams, padded with
@@ -54,13 +67,18 @@ def _reference_streams(refs: list[tuple[str, ...]]) -> list[list[str | None]]:
     return [[r[k] if k < len(r) else None for r in refs] for k in range(width)]
 
 
-def _int_column_sums(stats: list[list[Any]]) -> list[int]:
-    """``sacrebleu.utils.sum_of_lists`` of rows of Python ints, summed by numpy (exact)."""
+def _int_column_sums(stats: Rows) -> list[int]:
+    """``sacrebleu.utils.sum_of_lists`` of rows of ints, summed by numpy (exact)."""
     import numpy as np
 
     if len(stats) == 1:
-        return list(stats[0])
-    return [int(x) for x in np.array(stats, dtype=np.int64).sum(axis=0).tolist()]
+        return [int(x) for x in stats[0]]
+    return [int(x) for x in np.asarray(stats, dtype=np.int64).sum(axis=0).tolist()]
+
+
+def _as_lists(stats: Rows) -> list[list[Any]]:
+    """Rows as lists of Python numbers, as sacrebleu's own code takes them."""
+    return stats.tolist() if hasattr(stats, "tolist") else [list(row) for row in stats]
 
 
 class _SacrebleuMetric:
@@ -146,8 +164,8 @@ class _SacrebleuMetric:
         """The corpus score from summed rows of :meth:`item_statistics`."""
         return float(self._metric._aggregate_and_compute([list(row) for row in stats]).score)
 
-    def _corpus(self, stats: list[list[Any]]) -> Any:
-        return self._metric._aggregate_and_compute(stats)
+    def _corpus(self, stats: Rows) -> Any:
+        return self._metric._aggregate_and_compute(_as_lists(stats))
 
     def _sentence_metric(self) -> Any:
         return self._metric
@@ -168,9 +186,7 @@ class _SacrebleuMetric:
         stats = self._statistics([preds[i] for i in scored], [refs[i] for i in scored])  # type: ignore[misc]
         if not scored:
             self._settle_nrefs(refs)
-        per_item: list[float | None] = [None] * len(preds)
-        for i, sentence in zip(scored, self._sentence_scores(stats), strict=True):
-            per_item[i] = sentence
+        per_item = ItemScores.from_scored(len(preds), scored, self._sentence_scores(stats))
         return self._result(per_item, stats, unscored)
 
     def merge_parts(self, parts: Sequence[MetricResult]) -> MetricResult:
@@ -186,12 +202,11 @@ class _SacrebleuMetric:
         True
         """
         per_item, unscored = join_parts(parts)
-        stats = [list(row) for part in parts for row in (part.item_statistics or ())]
         self._metric.num_refs = _merged_nrefs(parts)
-        return self._result(per_item, stats, unscored)
+        return self._result(per_item, join_statistics(parts), unscored)
 
-    def _result(self, per_item: list[float | None], stats: list[list[Any]], unscored: dict[int, str]) -> MetricResult:
-        if stats:
+    def _result(self, per_item: Sequence[float | None], stats: Rows, unscored: dict[int, str]) -> MetricResult:
+        if len(stats):
             corpus = self._corpus(stats)
             value: float | None = float(corpus.score)
             details = self._details(corpus)
@@ -200,13 +215,13 @@ class _SacrebleuMetric:
         return MetricResult(
             metric=self.name,
             value=value,
-            per_item=tuple(per_item),
+            per_item=per_item,
             details=details,
             unscored=unscored,
             signature=self.signature(),
             higher_is_better=self.higher_is_better,
             scale="0-100",
-            item_statistics=stats,  # type: ignore[arg-type]  # rows of ints (BLEU, chrF) or int and float (TER)
+            item_statistics=compact_statistics(stats),  # int64 (BLEU, chrF) or float64 (TER)
         )
 
 
@@ -289,7 +304,7 @@ class BLEU(_SacrebleuMetric):
         s = self._sentence
         return sentence_scorer(s.max_ngram_order, s.smooth_method, s.smooth_value, s.effective_order)
 
-    def _corpus(self, stats: list[list[Any]]) -> Any:
+    def _corpus(self, stats: Rows) -> Any:
         if self._uses_fast:  # the same sums, without a Python loop over every row
             return self._metric._compute_score_from_stats(_int_column_sums(stats))
         return super()._corpus(stats)
@@ -383,7 +398,7 @@ class CHRF(_SacrebleuMetric):
         # _compute_f_score's arithmetic on numpy columns, bit for bit
         return f_scores(stats, self._metric)
 
-    def _corpus(self, stats: list[list[Any]]) -> Any:
+    def _corpus(self, stats: Rows) -> Any:
         if self._uses_fast:
             return self._metric._compute_score_from_stats(_int_column_sums(stats))
         return super()._corpus(stats)
