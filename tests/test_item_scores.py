@@ -73,8 +73,11 @@ def test_a_result_keeps_100k_scores_in_a_tenth_of_the_memory():
     assert compact_bytes < 1_000_000 < 3_000_000 < tuple_bytes  # ~9 bytes an item against 32
 
 
-def test_statistics_become_one_exact_int64_array():
-    big = 2**53 + 1  # not exact as a float64: an int64 array keeps it
+def test_statistics_become_one_exact_integer_array():
+    small = compact_statistics([[2**31 - 1, 2], [2**31 - 1, 4]])
+    assert small.dtype == np.int32  # 4 bytes a count
+    assert small.sum(axis=0).tolist() == [2**32 - 2, 6]  # summed in int64: no overflow
+    big = 2**53 + 1  # not exact as a float64 and too big for int32: an int64 array keeps it
     array = compact_statistics([[big, 2], [3, 4]])
     assert array.dtype == np.int64 and array.tolist() == [[big, 2], [3, 4]]
     assert array.sum(axis=0).tolist() == [big + 3, 6]

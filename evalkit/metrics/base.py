@@ -181,7 +181,9 @@ def join_statistics(parts: Sequence[MetricResult]) -> np.ndarray:
     import numpy as np
 
     arrays = [p.item_statistics for p in parts if p.item_statistics is not None and len(p.item_statistics)]
-    return np.concatenate(arrays) if arrays else np.zeros((0, 0), dtype=np.int64)
+    joined = np.concatenate(arrays) if arrays else np.zeros((0, 0), dtype=np.int32)
+    joined.flags.writeable = False  # new and read-only: a result takes it without a copy
+    return joined
 
 
 def check_predictions(predictions: Sequence[str | None]) -> list[str | None]:
