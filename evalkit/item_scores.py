@@ -23,6 +23,7 @@ __all__ = ["ItemScores", "compact_scores", "compact_statistics", "ordered_sum"]
 
 
 _INT32 = np.iinfo(np.int32)
+_BLOCK = 65_536  # items turned into Python floats at a time
 
 
 def _read_only(array: np.ndarray) -> np.ndarray:
@@ -116,9 +117,12 @@ class ItemScores(Sequence[float | None]):
         return float(self._values[index]) if self._scored[index] else None
 
     def __iter__(self) -> Iterator[float | None]:
-        # tolist() gives Python floats and bools in one call, not one per item
-        for value, scored in zip(self._values.tolist(), self._scored.tolist()):
-            yield value if scored else None
+        # tolist() gives Python floats and bools in one call, not one per
+        # item; a block at a time, so that no list of every item is built
+        for start in range(0, len(self), _BLOCK):
+            values = self._values[start : start + _BLOCK].tolist()
+            for value, scored in zip(values, self._scored[start : start + _BLOCK].tolist()):
+                yield value if scored else None
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, ItemScores):

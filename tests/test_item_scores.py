@@ -95,3 +95,11 @@ def test_ordered_sum_adds_as_python_sum_does():
     assert ordered_sum(values) == sum(values.tolist())  # bit for bit
     assert float(np.sum(values)) != sum(values.tolist())  # why np.sum is not used
     assert ordered_sum(np.zeros(0)) == 0.0
+
+
+def test_iterates_across_blocks_in_order(monkeypatch):
+    import evalkit.item_scores
+
+    monkeypatch.setattr(evalkit.item_scores, "_BLOCK", 3)  # 10 items: blocks of 3, 3, 3, 1
+    values = [float(i) if i % 4 else None for i in range(10)]
+    assert list(ItemScores.from_values(values)) == values
