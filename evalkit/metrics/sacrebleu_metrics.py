@@ -73,7 +73,10 @@ def _int_column_sums(stats: Rows) -> list[int]:
 
     if len(stats) == 1:
         return [int(x) for x in stats[0]]
-    return [int(x) for x in np.asarray(stats, dtype=np.int64).sum(axis=0).tolist()]
+    array = np.asarray(stats)  # a result's int32 array as it is: no int64 copy of every row
+    if array.dtype.kind not in "iu":
+        array = np.asarray(stats, dtype=np.int64)
+    return [int(x) for x in array.sum(axis=0, dtype=np.int64).tolist()]
 
 
 def _as_lists(stats: Rows) -> list[list[Any]]:
