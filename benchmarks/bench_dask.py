@@ -145,14 +145,25 @@ def main(argv: list[str] | None = None) -> None:
     header = "| rows | one process s | one process peak MB | Dask s | Dask/one | client peak MB | worker peak MB | identical |"
     print(header)
     print("|" + "---|" * 8)
+    results = []
     for n in args.sizes:
         r = measure(n, args.partition_size)
+        results.append(r)
         print(
             f"| {r['rows']:,} | {r['one_s']:.1f} | {r['one_mb']:.0f} | {r['dask_s']:.1f} | "
             f"{r['dask_s'] / r['one_s']:.2f} | {r['client_mb']:.0f} | {r['worker_mb']:.0f} | "
             f"{'yes' if r['same'] else 'NO'} |",
             flush=True,
         )
+    first = results[0]
+    for r in results:  # the bound: a worker stays under 2 GB whatever the rows
+        verdict = "under" if r["worker_mb"] < 2048 else "OVER"
+        line = f"{r['rows']:,} rows: busiest worker {r['worker_mb']:.0f} MB, {verdict} 2 GB"
+        if r["rows"] > first["rows"]:  # what each further row costs, start-up left out
+            per_row = {k: (r[k] - first[k]) * 2**20 / (r["rows"] - first["rows"]) for k in ("client_mb", "one_mb")}
+            line += f"; above {first['rows']:,} rows: client {per_row['client_mb']:,.0f} bytes a row"
+            line += f", one process {per_row['one_mb']:,.0f}"
+        print(line)
 
 
 if __name__ == "__main__":

@@ -268,7 +268,7 @@ def _sacrebleu_row(metric: str, predictions: list[str], references: list[str], r
             for run, runs in pair if i % 2 == 0 else pair[::-1]:
                 runs.append(run(metric, predictions, references))
         (expected_rows, expected), result = theirs_runs[-1][2], ours_runs[-1][2]
-        rows_equal = result.item_statistics == tuple(tuple(row) for row in expected_rows)
+        rows_equal = result.item_statistics.tolist() == [list(row) for row in expected_rows]
         diff = abs(result.value - expected.score)
         ref_wall = statistics.median(r[0] for r in theirs_runs)
         wall = statistics.median(r[0] for r in ours_runs)

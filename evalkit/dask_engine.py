@@ -199,13 +199,19 @@ def _score_frame_part(metrics: Sequence[Metric], columns: FrameColumns, part: An
 
 
 def _merge(
-    metrics: Sequence[Metric], systems: Sequence[str], parts: Sequence[Mapping[str, list[MetricResult]]]
+    metrics: Sequence[Metric], systems: Sequence[str], parts: Sequence[dict[str, list[MetricResult]]]
 ) -> dict[tuple[str, str], MetricResult]:
+    """Every (system, metric)'s parts merged. The parts are taken out of
+    ``parts`` and let go once merged, so that the client holds the parts or
+    the whole of each one, not both."""
     merged: dict[tuple[str, str], MetricResult] = {}
     for system in systems:
+        by_metric: list[tuple[MetricResult, ...]] = list(zip(*(part.pop(system) for part in parts)))
+        by_metric = by_metric or [()] * len(metrics)
         for j, metric in enumerate(metrics):
-            pieces = [part[system][j] for part in parts]
+            pieces, by_metric[j] = by_metric[j], ()
             merged[(system, metric.name)] = cast(PartitionedMetric, metric).merge_parts(pieces)
+            del pieces
     return merged
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from evalkit.jsonable import jsonable
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
 
 __all__ = ["MetricResult"]
 
@@ -38,7 +41,10 @@ class MetricResult:
 
     metric: str
     value: float | None
-    per_item: tuple[float | None, ...] = ()
+    #: one score per item: an :class:`~evalkit.item_scores.ItemScores` (float64
+    #: values and a scored mask, read as ``float | None`` item by item, equal
+    #: to the tuple of the same values) when every score is a float, else a tuple
+    per_item: Sequence[float | None] = ()
     details: Mapping[str, Any] = field(default_factory=dict)
     unscored: Mapping[int, str] = field(default_factory=dict)
     signature: str = ""
@@ -55,15 +61,23 @@ class MetricResult:
     n_unscored: int = -1
     #: Per-item sufficient statistics of a corpus metric (BLEU, chrF, TER),
     #: one row per *scored* item in item order, so that resampling need not
-    #: recompute them. Not part of the JSON record.
-    item_statistics: tuple[tuple[float, ...], ...] | None = field(default=None, repr=False, compare=False)
+    #: recompute them: a read-only 2-D array (int64 for integer counts, so
+    #: sums stay exact; float64 otherwise). Not part of the JSON record.
+    item_statistics: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "per_item", tuple(self.per_item))
+        from evalkit.item_scores import ItemScores, compact_scores, compact_statistics
+
+        object.__setattr__(self, "per_item", compact_scores(self.per_item))
         if self.item_statistics is not None:
-            object.__setattr__(self, "item_statistics", tuple(tuple(row) for row in self.item_statistics))
+            object.__setattr__(self, "item_statistics", compact_statistics(self.item_statistics))
         if self.n_scored < 0:
-            object.__setattr__(self, "n_scored", sum(1 for v in self.per_item if v is not None))
+            scored = (
+                self.per_item.n_scored
+                if isinstance(self.per_item, ItemScores)
+                else sum(1 for v in self.per_item if v is not None)
+            )
+            object.__setattr__(self, "n_scored", scored)
         if self.n_unscored < 0:
             object.__setattr__(self, "n_unscored", len(self.per_item) - self.n_scored)
         object.__setattr__(self, "details", _freeze(dict(self.details)))
@@ -71,7 +85,7 @@ class MetricResult:
         if self.value is not None and not isinstance(self.value, (int, float)):
             raise TypeError(f"value must be a number or None, not {type(self.value).__name__}")
         for index in self.unscored:
-            if self.per_item and self.per_item[index] is not None:
+            if len(self.per_item) and self.per_item[index] is not None:
                 raise ValueError(f"item {index} is marked unscored but has a score")
 
     def to_dict(self) -> dict[str, Any]:

@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal, cast
@@ -230,12 +230,16 @@ class Comparison:
         return pd.DataFrame(self.item_rows(), columns=["item", "system", "metric", "value"])
 
     def item_rows(self) -> list[dict[str, object]]:
-        rows: list[dict[str, object]] = []
+        """One dict per item, system and metric (see :meth:`iter_item_rows`)."""
+        return [{"item": i, "system": s, "metric": m, "value": v} for i, s, m, v in self.iter_item_rows()]
+
+    def iter_item_rows(self) -> Iterator[tuple[int, str, str, float | None]]:
+        """(item, system, metric, value) one at a time, in table order:
+        nothing of the size of all rows is built."""
         for s in self.systems:
             for m in self.metrics:
                 for i, v in enumerate(self.results[(s, m)].per_item):
-                    rows.append({"item": i, "system": s, "metric": m, "value": v})
-        return rows
+                    yield i, s, m, v
 
 
 def _item_count(systems: Mapping[str, Predictions]) -> int:

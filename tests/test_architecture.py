@@ -15,6 +15,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "evalkit"
 LAYERS: dict[str, int] = {
     "evalkit.errors": 0,
     "evalkit.result": 0,
+    "evalkit.item_scores": 0,
     "evalkit.formatting": 0,
     "evalkit.jsonable": 0,
     "evalkit._lazy": 0,

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
-from typing import ClassVar, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, ClassVar, Literal, Protocol, cast, runtime_checkable
 
 from evalkit.errors import InputError
 from evalkit.result import MetricResult
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
 
 __all__ = [
     "CAPABILITIES",
@@ -22,6 +25,7 @@ __all__ = [
     "check_predictions",
     "has_capability",
     "join_parts",
+    "join_statistics",
     "normalize_references",
 ]
 
@@ -148,20 +152,38 @@ def has_capability(metric: object, capability: Capability) -> bool:
     return capability in capabilities(metric)
 
 
-def join_parts(parts: Sequence[MetricResult]) -> tuple[list[float | None], dict[int, str]]:
+def join_parts(parts: Sequence[MetricResult]) -> tuple[Sequence[float | None], dict[int, str]]:
     """The per-item scores and unscored reasons of consecutive parts, joined
-    with the item numbers of the whole.
+    with the item numbers of the whole (compact
+    :class:`~evalkit.item_scores.ItemScores` when every part's are).
 
     >>> a = MetricResult(metric="m", value=1.0, per_item=(1.0, None), unscored={1: "missing prediction"})
-    >>> join_parts([a, a])
+    >>> scores, unscored = join_parts([a, a])
+    >>> list(scores), unscored
     ([1.0, None, 1.0, None], {1: 'missing prediction', 3: 'missing prediction'})
     """
-    per_item: list[float | None] = []
+    from evalkit.item_scores import ItemScores
+
     unscored: dict[int, str] = {}
+    offset = 0
     for part in parts:
-        unscored.update({len(per_item) + i: reason for i, reason in part.unscored.items()})
-        per_item.extend(part.per_item)
-    return per_item, unscored
+        unscored.update({offset + i: reason for i, reason in part.unscored.items()})
+        offset += len(part.per_item)
+    compact = [p.per_item for p in parts if isinstance(p.per_item, ItemScores)]
+    if len(compact) == len(parts):
+        return ItemScores.concat(compact), unscored
+    return [v for part in parts for v in part.per_item], unscored
+
+
+def join_statistics(parts: Sequence[MetricResult]) -> np.ndarray:
+    """The rows of per-item statistics of consecutive parts, in item order,
+    as one 2-D array (parts without statistics add none)."""
+    import numpy as np
+
+    arrays = [p.item_statistics for p in parts if p.item_statistics is not None and len(p.item_statistics)]
+    joined = np.concatenate(arrays) if arrays else np.zeros((0, 0), dtype=np.int32)
+    joined.flags.writeable = False  # new and read-only: a result takes it without a copy
+    return joined
 
 
 def check_predictions(predictions: Sequence[str | None]) -> list[str | None]:
@@ -193,7 +215,7 @@ def normalize_references(
             "give exactly one reference entry (a string or a list of strings) per prediction"
         )
     if all(type(entry) is str for entry in refs):  # one string an item: no per-item checks to make
-        return [(entry,) for entry in refs]
+        return cast("list[tuple[str, ...]]", [(entry,) for entry in refs])
     out: list[tuple[str, ...]] = []
     for i, entry in enumerate(refs):
         item = (entry,) if isinstance(entry, str) else tuple(entry)

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import ClassVar, Literal
 
 from evalkit.errors import ConfigError
+from evalkit.item_scores import ItemScores, ordered_sum
 from evalkit.metrics.base import ReferencesInput, check_predictions, join_parts, normalize_references
 from evalkit.options import checked_options
 from evalkit.result import MetricResult
@@ -127,16 +128,14 @@ class Rouge:
         triples = first._compute(types, p_in, r_in)  # type: ignore[arg-type]
         results = []
         for metric in metrics:
-            per_item: list[float | None] = [None] * len(preds)
             rows = triples[metric.rouge_type]
-            for i, (_, _, f) in zip(scored, rows):
-                per_item[i] = f
+            per_item = ItemScores.from_scored(len(preds), scored, (f for _, _, f in rows))
             n = len(rows)
             details = (
                 {
                     "precision": sum(r[0] for r in rows) / n,
                     "recall": sum(r[1] for r in rows) / n,
-                    "fmeasure": sum(r[2] for r in rows) / n,
+                    "fmeasure": ordered_sum(per_item.scored_values()) / n,
                 }
                 if n
                 else {}
@@ -145,7 +144,7 @@ class Rouge:
                 MetricResult(
                     metric=metric.rouge_type,
                     value=details["fmeasure"] if n else None,
-                    per_item=tuple(per_item),
+                    per_item=per_item,
                     details=details,
                     unscored={i: "missing prediction" for i, p in enumerate(preds) if p is None},
                     signature=metric.signature(),
@@ -169,7 +168,8 @@ class Rouge:
         True
         """
         per_item, unscored = join_parts(parts)
-        scores = [v for v in per_item if v is not None]
+        compact = per_item if isinstance(per_item, ItemScores) else ItemScores.from_values(per_item)
+        scores = compact.scored_values()
         n = len(scores)
         details = {}
         if n:
@@ -177,11 +177,11 @@ class Rouge:
                 key: sum(p.details[key] * p.n_scored for p in parts if p.n_scored) / n
                 for key in ("precision", "recall")
             }
-            details["fmeasure"] = sum(scores) / n
+            details["fmeasure"] = ordered_sum(scores) / n
         return MetricResult(
             metric=self.rouge_type,
             value=details["fmeasure"] if n else None,
-            per_item=tuple(per_item),
+            per_item=compact,
             details=details,
             unscored=unscored,
             signature=self.signature(),

@@ -30,12 +30,22 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Sequence
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeAlias
 
 from evalkit.errors import ConfigError, MissingDependencyError
-from evalkit.metrics.base import ReferencesInput, check_predictions, join_parts, normalize_references
+from evalkit.item_scores import ItemScores, compact_statistics
+from evalkit.metrics.base import (
+    ReferencesInput,
+    check_predictions,
+    join_parts,
+    join_statistics,
+    normalize_references,
+)
 from evalkit.options import checked_options
 from evalkit.result import MetricResult
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
 
 __all__ = ["BLEU", "CHRF", "TER", "AUTO_REFERENCE"]
 
@@ -46,6 +56,9 @@ AUTO_REFERENCE = "|engine:reference(auto)"
 
 Engine = Literal["fast", "reference"]
 
+#: rows of per-item statistics: lists while scoring, a 2-D array once in a result
+Rows: TypeAlias = "list[list[Any]] | np.ndarray"
+
 
 def _reference_streams(refs: list[tuple[str, ...]]) -> list[list[str | None]]:
     """Per-item reference tuples -> sacrebleu's reference streams, padded with
@@ -55,13 +68,21 @@ def _reference_streams(refs: list[tuple[str, ...]]) -> list[list[str | None]]:
     return [[r[k] if k < len(r) else None for r in refs] for k in range(width)]
 
 
-def _int_column_sums(stats: list[list[Any]]) -> list[int]:
-    """``sacrebleu.utils.sum_of_lists`` of rows of Python ints, summed by numpy (exact)."""
+def _int_column_sums(stats: Rows) -> list[int]:
+    """``sacrebleu.utils.sum_of_lists`` of rows of ints, summed by numpy (exact)."""
     import numpy as np
 
     if len(stats) == 1:
-        return list(stats[0])
-    return [int(x) for x in np.array(stats, dtype=np.int64).sum(axis=0).tolist()]
+        return [int(x) for x in stats[0]]
+    array = np.asarray(stats)  # a result's int32 array as it is: no int64 copy of every row
+    if array.dtype.kind not in "iu":
+        array = np.asarray(stats, dtype=np.int64)
+    return [int(x) for x in array.sum(axis=0, dtype=np.int64).tolist()]
+
+
+def _as_lists(stats: Rows) -> list[list[Any]]:
+    """Rows as lists of Python numbers, as sacrebleu's own code takes them."""
+    return stats.tolist() if hasattr(stats, "tolist") else [list(row) for row in stats]
 
 
 class _SacrebleuMetric:
@@ -90,7 +111,7 @@ class _SacrebleuMetric:
         sentence = self._sentence_metric()
         return lambda row: float(sentence._compute_score_from_stats(row).score)
 
-    def _sentence_scores(self, stats: list[list[Any]]) -> list[float]:
+    def _sentence_scores(self, stats: Rows) -> list[float]:
         """The sentence score of every row (one call per row unless a metric batches them)."""
         return list(map(self._sentence_scorer(), stats))
 
@@ -147,8 +168,8 @@ class _SacrebleuMetric:
         """The corpus score from summed rows of :meth:`item_statistics`."""
         return float(self._metric._aggregate_and_compute([list(row) for row in stats]).score)
 
-    def _corpus(self, stats: list[list[Any]]) -> Any:
-        return self._metric._aggregate_and_compute(stats)
+    def _corpus(self, stats: Rows) -> Any:
+        return self._metric._aggregate_and_compute(_as_lists(stats))
 
     def _sentence_metric(self) -> Any:
         return self._metric
@@ -169,9 +190,7 @@ class _SacrebleuMetric:
         stats = self._statistics([preds[i] for i in scored], [refs[i] for i in scored])  # type: ignore[misc]
         if not scored:
             self._settle_nrefs(refs)
-        per_item: list[float | None] = [None] * len(preds)
-        for i, sentence in zip(scored, self._sentence_scores(stats), strict=True):
-            per_item[i] = sentence
+        per_item = ItemScores.from_scored(len(preds), scored, self._sentence_scores(stats))
         return self._result(per_item, stats, unscored)
 
     def merge_parts(self, parts: Sequence[MetricResult]) -> MetricResult:
@@ -187,12 +206,11 @@ class _SacrebleuMetric:
         True
         """
         per_item, unscored = join_parts(parts)
-        stats = [list(row) for part in parts for row in (part.item_statistics or ())]
         self._metric.num_refs = _merged_nrefs(parts)
-        return self._result(per_item, stats, unscored)
+        return self._result(per_item, join_statistics(parts), unscored)
 
-    def _result(self, per_item: list[float | None], stats: list[list[Any]], unscored: dict[int, str]) -> MetricResult:
-        if stats:
+    def _result(self, per_item: Sequence[float | None], stats: Rows, unscored: dict[int, str]) -> MetricResult:
+        if len(stats):
             corpus = self._corpus(stats)
             value: float | None = float(corpus.score)
             details = self._details(corpus)
@@ -201,13 +219,13 @@ class _SacrebleuMetric:
         return MetricResult(
             metric=self.name,
             value=value,
-            per_item=tuple(per_item),
+            per_item=per_item,
             details=details,
             unscored=unscored,
             signature=self.signature(),
             higher_is_better=self.higher_is_better,
             scale="0-100",
-            item_statistics=stats,  # type: ignore[arg-type]  # rows of ints (BLEU, chrF) or int and float (TER)
+            item_statistics=compact_statistics(stats),  # int64 (BLEU, chrF) or float64 (TER)
         )
 
 
@@ -291,7 +309,7 @@ class BLEU(_SacrebleuMetric):
         s = self._sentence
         return sentence_scorer(s.max_ngram_order, s.smooth_method, s.smooth_value, s.effective_order)
 
-    def _sentence_scores(self, stats: list[list[Any]]) -> list[float]:
+    def _sentence_scores(self, stats: Rows) -> list[float]:
         s = self._sentence
         if not (self._uses_fast and s.smooth_method == "exp" and s.effective_order):
             return super()._sentence_scores(stats)
@@ -300,7 +318,7 @@ class BLEU(_SacrebleuMetric):
         # sacrebleu's sentence-level defaults: compute_bleu's arithmetic on numpy columns, bit for bit
         return exp_effective_scores(stats, order=s.max_ngram_order)
 
-    def _corpus(self, stats: list[list[Any]]) -> Any:
+    def _corpus(self, stats: Rows) -> Any:
         if self._uses_fast:  # the same sums, without a Python loop over every row
             return self._metric._compute_score_from_stats(_int_column_sums(stats))
         return super()._corpus(stats)
@@ -387,7 +405,7 @@ class CHRF(_SacrebleuMetric):
         # what _compute_score_from_stats computes, without building a CHRFScore
         return self._metric._compute_f_score
 
-    def _sentence_scores(self, stats: list[list[Any]]) -> list[float]:
+    def _sentence_scores(self, stats: Rows) -> list[float]:
         if not self._uses_fast:
             return super()._sentence_scores(stats)
         from evalkit.metrics.chrf_scores import f_scores
@@ -395,7 +413,7 @@ class CHRF(_SacrebleuMetric):
         # _compute_f_score's arithmetic on numpy columns, bit for bit
         return f_scores(stats, self._metric)
 
-    def _corpus(self, stats: list[list[Any]]) -> Any:
+    def _corpus(self, stats: Rows) -> Any:
         if self._uses_fast:
             return self._metric._compute_score_from_stats(_int_column_sums(stats))
         return super()._corpus(stats)

@@ -24,11 +24,15 @@ import os
 import signal
 import tempfile
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from types import FrameType
 
-__all__ = ["write_text_atomic", "write_files_atomic"]
+__all__ = ["FileText", "write_text_atomic", "write_files_atomic"]
+
+#: a file's text: one string, or its pieces in order (a large file is written
+#: as it is rendered, never held whole)
+FileText = str | Iterable[str]
 
 
 def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
@@ -36,7 +40,7 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
     write_files_atomic({Path(path): text})
 
 
-def write_files_atomic(files: Mapping[Path, str]) -> None:
+def write_files_atomic(files: Mapping[Path, FileText]) -> None:
     """Write every file, all or none: all temp files first, then the renames."""
     pending: list[tuple[str, Path]] = []  # (temp file, target) not renamed yet
     try:
@@ -56,12 +60,15 @@ def write_files_atomic(files: Mapping[Path, str]) -> None:
         raise
 
 
-def _write_temp(target: Path, text: str) -> str:
+def _write_temp(target: Path, text: FileText) -> str:
     """A synced temp file beside ``target`` holding ``text``; its path."""
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
+            if isinstance(text, str):
+                f.write(text)
+            else:
+                f.writelines(text)
             f.flush()
             os.fsync(f.fileno())
     except BaseException:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from evalkit.jsonable import jsonable
-from evalkit.reports.atomic import write_files_atomic
+from evalkit.reports.atomic import FileText, write_files_atomic
 
 if TYPE_CHECKING:  # pragma: no cover
     from evalkit.evaluation import Evaluation
@@ -82,12 +82,14 @@ def _html(evaluation: Evaluation) -> str:
     )
 
 
-def report_files(evaluation: Evaluation, out_dir: Path) -> dict[Path, str]:
-    """Every file's path and text, built before anything is written."""
+def report_files(evaluation: Evaluation, out_dir: Path) -> dict[Path, FileText]:
+    """Every file's path and text, built before anything is written, but for
+    ``items.csv`` (one row per item, system and metric: millions of rows on a
+    large run), whose text is a generator rendered as it is written."""
     from evalkit.reports.csv_writer import items_csv, summary_csv
     from evalkit.reports.json_writer import render_json
 
-    files: dict[Path, str] = {out_dir / "report.md": report_markdown(evaluation)}
+    files: dict[Path, FileText] = {out_dir / "report.md": report_markdown(evaluation)}
     comparison = evaluation.comparison
     if comparison is not None:
         files[out_dir / "summary.csv"] = summary_csv(comparison)

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, cast
 import numpy as np
 
 from evalkit.errors import ConfigError
+from evalkit.item_scores import ItemScores
 from evalkit.metrics.base import CorpusStatisticsMetric, has_capability
 from evalkit.stats.bootstrap import DEFAULT_RESAMPLES, DEFAULT_SEED, Interval, bootstrap_ci
 from evalkit.stats.resample import ItemStatistics, MeanStatistics, SeedStatistics, Sums, SumStatistics
@@ -201,28 +202,46 @@ def _corpus_source(comparison: Comparison, name: str) -> _Source | None:
     rows: dict[str, np.ndarray] = {}
     for system in comparison.systems:
         result = comparison.results[(system, name)]
-        idx = np.array([i for i, v in enumerate(result.per_item) if v is not None], dtype=np.int64)
+        idx = _scored_indices(result.per_item)
         stats = result.item_statistics
         if stats is None or len(stats) != len(idx):
             return None  # a result not made by this metric's scoring
         scored[system] = idx
         rows[system] = np.asarray(stats) if len(idx) else np.zeros((0, 1))
-    position = {s: {int(item): k for k, item in enumerate(idx)} for s, idx in scored.items()}
     compatible = _uses_sacrebleu(metric)
 
     def from_sums(sums: Sums) -> float:
         return corpus.value_from_statistics([list(sums)])
 
     def build(system: str, items: np.ndarray) -> SumStatistics:
-        take = [position[system][int(i)] for i in items]
-        return SumStatistics(rows[system][take], from_sums, sacrebleu_compatible=compatible)
+        return SumStatistics(rows[system][_rows_of(scored[system], items)], from_sums, sacrebleu_compatible=compatible)
 
     return _Source("corpus statistics", build, scored)
 
 
+def _scored_indices(per_item: Sequence[float | None]) -> np.ndarray:
+    """Item numbers of the scored items, in order."""
+    if isinstance(per_item, ItemScores):
+        return per_item.scored_indices()
+    return np.array([i for i, v in enumerate(per_item) if v is not None], dtype=np.int64)
+
+
+def _rows_of(scored: np.ndarray, items: np.ndarray) -> np.ndarray:
+    """The statistics rows of ``items`` (item numbers, all scored) when
+    ``scored`` (sorted) lists the scored items row by row: a search, not a
+    dict of every item."""
+    items = np.asarray(items, dtype=np.int64)
+    rows = np.searchsorted(scored, items)
+    if len(items) and (rows.max() >= len(scored) or not np.array_equal(scored[rows], items)):
+        raise KeyError("an item without statistics (not scored) was asked for")
+    return rows
+
+
 def _scored_scores(per_item: Sequence[float | None], n_items: int) -> tuple[np.ndarray, np.ndarray]:
     """Indices of the scored items, and all scores with NaN where unscored."""
-    idx = np.array([i for i, v in enumerate(per_item) if v is not None], dtype=np.int64)
+    if isinstance(per_item, ItemScores) and len(per_item) == n_items:
+        return per_item.scored_indices(), per_item.values.copy()
+    idx = _scored_indices(per_item)
     full = np.full(n_items, np.nan)
     full[idx] = [per_item[i] for i in idx]
     return idx, full
