@@ -36,7 +36,7 @@ __all__ = ["f_scores"]
 _EPS = 1e-16  # sacrebleu's ``eps`` in ``_compute_f_score``
 
 
-def f_scores(rows: Sequence[Sequence[int]], metric: Any) -> list[float]:
+def f_scores(rows: Sequence[Sequence[int]] | np.ndarray, metric: Any) -> list[float]:
     """``[metric._compute_f_score(row) for row in rows]`` for rows of ints
     (``metric`` is a ``sacrebleu.metrics.CHRF``)."""
     order = metric.order
