@@ -2,8 +2,8 @@
 
 :func:`bleu_statistics` returns, per item, the row that sacrebleu's
 ``BLEU._extract_corpus_statistics`` returns for it:
-``[hyp_len, ref_len, correct_1 .. correct_N, total_1 .. total_N]`` (Python
-ints), where ``ref_len`` is the closest reference length (the shorter one
+``[hyp_len, ref_len, correct_1 .. correct_N, total_1 .. total_N]`` (one
+int64 array, a row an item), where ``ref_len`` is the closest reference length (the shorter one
 on ties), ``correct_n`` the hypothesis's n-grams clipped by the maximum
 count over the references, ``total_n`` its number of n-grams. Corpus
 score, sentence scores, signature and every resampled score follow from
@@ -22,7 +22,7 @@ How, per block of items (chunks of a thousand for the counts):
 * large inputs can be split across processes (:mod:`evalkit.parallel`).
 
 >>> from sacrebleu.tokenizers.tokenizer_13a import Tokenizer13a
->>> bleu_statistics(["the cat sat on the mat"], [["the cat is on the mat", "a cat"]], tokenizer=Tokenizer13a())
+>>> bleu_statistics(["the cat sat on the mat"], [["the cat is on the mat", "a cat"]], tokenizer=Tokenizer13a()).tolist()
 [[6, 6, 5, 3, 1, 0, 6, 5, 4, 3]]
 """
 
@@ -73,7 +73,7 @@ def bleu_statistics(
     lowercase: bool = False,
     max_ngram_order: int = 4,
     jobs: int = 1,
-) -> list[list[int]]:
+) -> np.ndarray:
     """sacrebleu's BLEU statistics row of every item.
 
     ``references[i]`` holds item ``i``'s one or more reference strings (no
@@ -91,8 +91,7 @@ def bleu_statistics(
     if jobs > 1 and len(predictions) > 1:
         from evalkit.parallel import map_parts
 
-        parts = map_parts(serial, (predictions, references), len(predictions), jobs=jobs)
-        return [row for part in parts for row in part]
+        return np.concatenate(map_parts(serial, (predictions, references), len(predictions), jobs=jobs))
     return serial(predictions, references)
 
 
@@ -103,18 +102,18 @@ def _serial(
     tokenizer: Callable[[str], str],
     lowercase: bool,
     order: int,
-) -> list[list[int]]:
+) -> np.ndarray:
     vocabulary, slot = _vocabulary_for(tokenizer)
     # The chunks allocate no reference cycles; the collector's passes over
     # their many small objects would only cost time.
     collecting = gc.isenabled()
     gc.disable()
     try:
-        rows: list[list[int]] = []
+        rows = [np.zeros((0, 2 + 2 * order), dtype=np.int64)]
         for start in range(0, len(predictions), _BLOCK):
             stop = start + _BLOCK
-            rows.extend(_block(predictions[start:stop], references[start:stop], vocabulary, lowercase, order))
-        return rows
+            rows.append(_block(predictions[start:stop], references[start:stop], vocabulary, lowercase, order))
+        return np.concatenate(rows)
     finally:
         if collecting:
             gc.enable()
@@ -128,24 +127,24 @@ def _block(
     vocabulary: BleuVocabulary,
     lowercase: bool,
     order: int,
-) -> list[list[int]]:
+) -> np.ndarray:
     """The rows of a block of items: its distinct texts tokenised together
     (word ids cost less per word in large batches), its n-grams counted a
     chunk at a time."""
     texts, hyp, ref, counts = number_texts(predictions, references)
     batch = tokenize_texts(texts, vocabulary, lowercase=lowercase)
     first_ref = np.concatenate(([0], np.cumsum(counts)))
-    rows: list[list[int]] = []
+    rows = []
     for start in range(0, len(predictions), _CHUNK):
         stop = min(start + _CHUNK, len(predictions))
         chunk_refs = ref[first_ref[start] : first_ref[stop]]
         used, local = np.unique(np.concatenate((hyp[start:stop], chunk_refs)), return_inverse=True)
         segments = Segments.of_items(local[: stop - start], local[stop - start :], counts[start:stop])
-        rows.extend(_chunk(batch.take(used), segments, order))
-    return rows
+        rows.append(_chunk(batch.take(used), segments, order))
+    return np.concatenate(rows)
 
 
-def _chunk(batch: TokenizedTexts, segments: Segments, order: int) -> list[list[int]]:
+def _chunk(batch: TokenizedTexts, segments: Segments, order: int) -> np.ndarray:
     """The rows of the items of ``segments`` (a prediction then its
     references each; their texts in ``batch``)."""
     lengths = batch.lengths[segments.text]
@@ -159,7 +158,7 @@ def _chunk(batch: TokenizedTexts, segments: Segments, order: int) -> list[list[i
     for n in range(1, order + 1):
         columns.append(correct[n - 1])
         totals.append(np.maximum(hyp_len - (n - 1), 0))
-    return np.column_stack(columns + totals).tolist()
+    return np.column_stack(columns + totals).astype(np.int64, copy=False)
 
 
 def _correct_per_order(tokens: np.ndarray, batch: TokenizedTexts, segments: Segments, order: int) -> np.ndarray:

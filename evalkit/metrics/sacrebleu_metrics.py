@@ -104,7 +104,7 @@ class _SacrebleuMetric:
         """Why the fast engine cannot take these options (None: it can)."""
         return None
 
-    def _fast_statistics(self, preds: list[str], refs: list[tuple[str, ...]]) -> list[list[Any]]:
+    def _fast_statistics(self, preds: list[str], refs: list[tuple[str, ...]]) -> Rows:
         raise NotImplementedError
 
     def _sentence_scorer(self) -> Callable[[list[Any]], float]:
@@ -137,9 +137,9 @@ class _SacrebleuMetric:
         """One row of sufficient statistics per item; rows sum to the corpus's."""
         preds = check_predictions(predictions)
         refs = normalize_references(references, len(preds), metric=self.name)
-        return self._statistics(preds, refs)  # type: ignore[arg-type]
+        return _as_lists(self._statistics(preds, refs))  # type: ignore[arg-type]
 
-    def _statistics(self, preds: list[str], refs: list[tuple[str, ...]]) -> list[list[Any]]:
+    def _statistics(self, preds: list[str], refs: list[tuple[str, ...]]) -> Rows:
         if self._uses_fast:
             stats = self._fast_statistics(preds, refs) if preds else []
         else:
@@ -288,7 +288,7 @@ class BLEU(_SacrebleuMetric):
         order = self.options["max_ngram_order"]
         return None if isinstance(order, int) and order >= 1 else "max_ngram_order below 1"
 
-    def _fast_statistics(self, preds: list[str], refs: list[tuple[str, ...]]) -> list[list[Any]]:
+    def _fast_statistics(self, preds: list[str], refs: list[tuple[str, ...]]) -> Rows:
         from evalkit.metrics.bleu_engine import bleu_statistics
 
         _warn_tokenized_periods(preds, force=bool(self.options["force"]))
@@ -394,7 +394,7 @@ class CHRF(_SacrebleuMetric):
             return None
         return "char_order below 1 or word_order below 0"
 
-    def _fast_statistics(self, preds: list[str], refs: list[tuple[str, ...]]) -> list[list[Any]]:
+    def _fast_statistics(self, preds: list[str], refs: list[tuple[str, ...]]) -> Rows:
         from evalkit.metrics.chrf_engine import chrf_statistics
 
         return chrf_statistics(preds, refs, metric=self._metric, jobs=self.jobs)
@@ -461,7 +461,7 @@ class TER(_SacrebleuMetric):
 
         return SacreTER(**self.options, **overrides)
 
-    def _fast_statistics(self, preds: list[str], refs: list[tuple[str, ...]]) -> list[list[Any]]:
+    def _fast_statistics(self, preds: list[str], refs: list[tuple[str, ...]]) -> Rows:
         from evalkit.metrics.ter_engine import ter_statistics
 
         return ter_statistics(preds, refs, metric=self._metric, jobs=self.jobs)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -26,7 +27,7 @@ def _expected(predictions, references, **options):
 
 def _ours(predictions, references, jobs=1, **options):
     metric = BLEU(**options)
-    return bleu_statistics(
+    rows = bleu_statistics(
         predictions,
         references,
         tokenizer=metric.tokenizer,
@@ -34,6 +35,8 @@ def _ours(predictions, references, jobs=1, **options):
         max_ngram_order=metric.max_ngram_order,
         jobs=jobs,
     )
+    assert rows.dtype == np.int64 and rows.shape == (len(predictions), 2 + 2 * metric.max_ngram_order)
+    return rows.tolist()
 
 
 PREDS, REFS = varied_pairs(240, long_words=400)
@@ -128,7 +131,7 @@ def test_bad_arguments_raise_value_errors():
         bleu_statistics(["a"], [[]], tokenizer=tokenizer)
     with pytest.raises(ValueError, match="max_ngram_order"):
         bleu_statistics(["a"], [["a"]], tokenizer=tokenizer, max_ngram_order=0)
-    assert bleu_statistics([], [], tokenizer=tokenizer) == []
+    assert bleu_statistics([], [], tokenizer=tokenizer).tolist() == []
 
 
 # ------------------------------------------------------------ sentence scores
