@@ -160,10 +160,10 @@ def compact_statistics(rows: Sequence[Sequence[float]] | np.ndarray) -> np.ndarr
     (BLEU's and chrF's counts) as int32 when every one fits (half the memory
     of int64; numpy sums int32 columns in int64, so sums stay exact), else
     int64; float64 otherwise (TER's edit counts and lengths)."""
-    if isinstance(rows, np.ndarray) and rows.ndim == 2 and rows.dtype in (np.int32, np.int64, np.float64):
+    if isinstance(rows, np.ndarray) and rows.ndim == 2 and rows.dtype in (np.int32, np.float64):
         return _read_only(rows if not rows.flags.writeable else rows.copy())
     try:
-        array = np.array(rows)
+        array = np.array(rows)  # a copy: the result's own
     except ValueError:  # ragged rows
         raise ValueError("item statistics must be rows of equal length") from None
     if array.ndim == 1 and array.size == 0:
