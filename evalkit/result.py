@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 from evalkit.jsonable import jsonable
 
 if TYPE_CHECKING:  # pragma: no cover
+    from fractions import Fraction
+
     import numpy as np
 
 __all__ = ["MetricResult"]
@@ -64,6 +66,11 @@ class MetricResult:
     #: recompute them: a read-only 2-D array (int64 for integer counts, so
     #: sums stay exact; float64 otherwise). Not part of the JSON record.
     item_statistics: np.ndarray | None = field(default=None, repr=False, compare=False)
+    #: Exact sums (:func:`evalkit.exact_sum.exact_sum`) of per-item values a
+    #: result does not keep, by detail name (ROUGE's precision and recall),
+    #: so that parts merge to the one-pass mean bit for bit. Not part of the
+    #: JSON record.
+    exact_sums: Mapping[str, Fraction] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         from evalkit.item_scores import ItemScores, compact_scores, compact_statistics
@@ -71,6 +78,7 @@ class MetricResult:
         object.__setattr__(self, "per_item", compact_scores(self.per_item))
         if self.item_statistics is not None:
             object.__setattr__(self, "item_statistics", compact_statistics(self.item_statistics))
+        object.__setattr__(self, "exact_sums", MappingProxyType(dict(self.exact_sums)))
         if self.n_scored < 0:
             scored = (
                 self.per_item.n_scored

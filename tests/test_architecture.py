@@ -16,6 +16,7 @@ LAYERS: dict[str, int] = {
     "evalkit.errors": 0,
     "evalkit.result": 0,
     "evalkit.item_scores": 0,
+    "evalkit.exact_sum": 0,
     "evalkit.formatting": 0,
     "evalkit.jsonable": 0,
     "evalkit._lazy": 0,

@@ -10,10 +10,14 @@ The headline ``value`` is the mean F-measure (0-1).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from fractions import Fraction
 from typing import ClassVar, Literal
 
+import numpy as np
+
 from evalkit.errors import ConfigError
+from evalkit.exact_sum import exact_sum
 from evalkit.item_scores import ItemScores, ordered_sum
 from evalkit.metrics.base import ReferencesInput, check_predictions, join_parts, normalize_references
 from evalkit.options import checked_options
@@ -45,6 +49,21 @@ def _nltk_punkt_available() -> bool:
         return True
     except (LookupError, ImportError):
         return False
+
+
+#: details whose per-item values a result does not keep: their exact sums travel instead
+_SUMMED = ("precision", "recall")
+
+
+def _details(sums: Mapping[str, Fraction], scores: np.ndarray) -> dict[str, float]:
+    """Mean precision and recall (correctly rounded, from exact sums) and
+    mean F (summed in item order, as the headline)."""
+    n = len(scores)
+    if not n:
+        return {}
+    details = {key: float(sums[key] / n) for key in _SUMMED}
+    details["fmeasure"] = ordered_sum(scores) / n
+    return details
 
 
 class Rouge:
@@ -131,24 +150,17 @@ class Rouge:
             rows = triples[metric.rouge_type]
             per_item = ItemScores.from_scored(len(preds), scored, (f for _, _, f in rows))
             n = len(rows)
-            details = (
-                {
-                    "precision": sum(r[0] for r in rows) / n,
-                    "recall": sum(r[1] for r in rows) / n,
-                    "fmeasure": ordered_sum(per_item.scored_values()) / n,
-                }
-                if n
-                else {}
-            )
+            sums = {key: exact_sum(np.fromiter((r[k] for r in rows), np.float64, n)) for k, key in enumerate(_SUMMED)}
             results.append(
                 MetricResult(
                     metric=metric.rouge_type,
-                    value=details["fmeasure"] if n else None,
+                    value=ordered_sum(per_item.scored_values()) / n if n else None,
                     per_item=per_item,
-                    details=details,
+                    details=_details(sums, per_item.scored_values()),
                     unscored={i: "missing prediction" for i, p in enumerate(preds) if p is None},
                     signature=metric.signature(),
                     scale="0-1",
+                    exact_sums=sums,
                 )
             )
         return results
@@ -156,9 +168,9 @@ class Rouge:
     def merge_parts(self, parts: Sequence[MetricResult]) -> MetricResult:
         """The whole's result from parts scored one after the other (a Dask
         run). The mean F is summed from the per-item scores in item order, as
-        one pass sums it (bit for bit); precision and recall, whose per-item
-        values a result does not keep, from each part's mean times its count
-        (within 1e-12 of one pass).
+        one pass sums it; precision and recall, whose per-item values a result
+        does not keep, from the parts' exact sums (``exact_sums``): bit for bit
+        the one-pass means, however the items were split.
 
         >>> preds, refs = ["the cat sat", "a dog", "on the mat"], ["the cat sat down", "a dog ran", "on a mat"]
         >>> m = Rouge(rouge_type="rouge1")
@@ -170,22 +182,16 @@ class Rouge:
         per_item, unscored = join_parts(parts)
         compact = per_item if isinstance(per_item, ItemScores) else ItemScores.from_values(per_item)
         scores = compact.scored_values()
-        n = len(scores)
-        details = {}
-        if n:
-            details = {
-                key: sum(p.details[key] * p.n_scored for p in parts if p.n_scored) / n
-                for key in ("precision", "recall")
-            }
-            details["fmeasure"] = ordered_sum(scores) / n
+        sums = {key: sum((p.exact_sums[key] for p in parts if p.n_scored), Fraction(0)) for key in _SUMMED}
         return MetricResult(
             metric=self.rouge_type,
-            value=details["fmeasure"] if n else None,
+            value=ordered_sum(scores) / len(scores) if len(scores) else None,
             per_item=compact,
-            details=details,
+            details=_details(sums, scores),
             unscored=unscored,
             signature=self.signature(),
             scale="0-1",
+            exact_sums=sums,
         )
 
     def _compute(self, types: list[str], preds: list[str], refs: list[tuple[str, ...]]) -> dict[str, list[Triple]]:
