@@ -151,18 +151,8 @@ class Rouge:
             per_item = ItemScores.from_scored(len(preds), scored, (f for _, _, f in rows))
             n = len(rows)
             sums = {key: exact_sum(np.fromiter((r[k] for r in rows), np.float64, n)) for k, key in enumerate(_SUMMED)}
-            results.append(
-                MetricResult(
-                    metric=metric.rouge_type,
-                    value=ordered_sum(per_item.scored_values()) / n if n else None,
-                    per_item=per_item,
-                    details=_details(sums, per_item.scored_values()),
-                    unscored={i: "missing prediction" for i, p in enumerate(preds) if p is None},
-                    signature=metric.signature(),
-                    scale="0-1",
-                    exact_sums=sums,
-                )
-            )
+            unscored = {i: "missing prediction" for i, p in enumerate(preds) if p is None}
+            results.append(metric._result(per_item, sums, unscored))
         return results
 
     def merge_parts(self, parts: Sequence[MetricResult]) -> MetricResult:
@@ -181,13 +171,16 @@ class Rouge:
         """
         per_item, unscored = join_parts(parts)
         compact = per_item if isinstance(per_item, ItemScores) else ItemScores.from_values(per_item)
-        scores = compact.scored_values()
         sums = {key: sum((p.exact_sums[key] for p in parts if p.n_scored), Fraction(0)) for key in _SUMMED}
+        return self._result(compact, sums, unscored)
+
+    def _result(self, per_item: ItemScores, sums: Mapping[str, Fraction], unscored: dict[int, str]) -> MetricResult:
+        details = _details(sums, per_item.scored_values())
         return MetricResult(
             metric=self.rouge_type,
-            value=ordered_sum(scores) / len(scores) if len(scores) else None,
-            per_item=compact,
-            details=_details(sums, scores),
+            value=details.get("fmeasure"),
+            per_item=per_item,
+            details=details,
             unscored=unscored,
             signature=self.signature(),
             scale="0-1",
