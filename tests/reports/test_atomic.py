@@ -70,7 +70,17 @@ def test_a_failed_rename_leaves_no_temp_file(tmp_path, monkeypatch):
     assert sorted(_contents(tmp_path)) == ["a.md"]
 
 
-def test_ctrl_c_during_the_renames_waits_until_they_are_done(tmp_path, monkeypatch):
+@pytest.fixture
+def interactive_sigint():
+    """SIGINT as in a terminal: Python's KeyboardInterrupt. A shell starts a
+    background job (``make test &``) with SIGINT ignored, and pytest then
+    keeps it ignored."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def test_ctrl_c_during_the_renames_waits_until_they_are_done(tmp_path, monkeypatch, interactive_sigint):
     assert threading.current_thread() is threading.main_thread()
     handler = signal.getsignal(signal.SIGINT)
     write_files_atomic(_files(tmp_path, "old"))
@@ -89,3 +99,21 @@ def test_ctrl_c_during_the_renames_waits_until_they_are_done(tmp_path, monkeypat
     assert len(calls) == len(NAMES)
     assert _contents(tmp_path) == {name: f"new {name}\r\nsecond line\n" for name in NAMES}
     assert signal.getsignal(signal.SIGINT) is handler  # put back
+
+
+def test_a_process_that_ignores_sigint_keeps_ignoring_it_during_the_renames(tmp_path, monkeypatch):
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # as a background job starts
+    try:
+        write_files_atomic(_files(tmp_path, "old"))
+        real = os.replace
+
+        def replace_with_ctrl_c(src: str, dst: Path) -> None:
+            signal.raise_signal(signal.SIGINT)
+            real(src, dst)
+
+        monkeypatch.setattr(os, "replace", replace_with_ctrl_c)
+        write_files_atomic(_files(tmp_path, "new"))  # no KeyboardInterrupt
+        assert _contents(tmp_path) == {name: f"new {name}\r\nsecond line\n" for name in NAMES}
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, previous)
