@@ -28,7 +28,10 @@ the rest of sacrebleu's BLEU:
 * so 13a, like chrF++'s split, is a function of each word alone: a word is
   split once and remembered (word -> word id -> token ids). For 13a, a word
   with none of the characters the patterns act on (ASCII punctuation other
-  than the apostrophe) is its own only token; the new words that have such
+  than the apostrophe) is its own only token; a word whose only such
+  character is its last (``word,``, ``89%``) keeps it or loses it to a
+  token of its own as a table made with sacrebleu's patterns says (see
+  :func:`_last_character_table`); the other new words with such
   characters go through sacrebleu's regular expressions together, in one
   string, once per batch.
 * a batch of texts is joined into one string and split once; words become
@@ -216,6 +219,7 @@ class split_13a:  # noqa: N801 - used like a function
         post = tokenizer._post_tokenizer  # type: ignore[attr-defined]
         # sacrebleu's TokenizerRegexp: its patterns and templates, in order
         self._substitutions = [Substitution(pattern, template) for pattern, template in post._re]
+        self._last = _last_character_table(self._post)
 
     def _post(self, text: str) -> str:
         """``TokenizerRegexp.__call__`` (without its cache, which a batch would only fill)."""
@@ -225,12 +229,19 @@ class split_13a:  # noqa: N801 - used like a function
 
     def __call__(self, words: list[str]) -> list[list[str]]:
         pieces = [[word] for word in words]
-        # One pass of the regular expressions over every active word. The
-        # mark comes out whole; newlines are whitespace like the space but
-        # outside the first pattern's class, so they cost no substitution.
-        active = _active_words(words)
+        active, last = _active_words(words)
+        # A word whose only active character is its last one: the table says
+        # whether that character stays on the word or becomes a token of its own.
+        outcome = self._last[last]
+        for k in np.compress(outcome == _CUT, active).tolist():
+            word = words[k]
+            pieces[k] = [word[:-1], word[-1]]
+        active = np.compress(outcome == _REGEX, active).tolist()
         if not active:
             return pieces
+        # One pass of the regular expressions over the other active words. The
+        # mark comes out whole; newlines are whitespace like the space but
+        # outside the first pattern's class, so they cost no substitution.
         joined = f"\n{MARK}\n".join([words[k] for k in active])
         if joined.count(MARK) == len(active) - 1:
             found = split_at(self._post(f"\n{joined}\n").split(), MARK)
@@ -241,12 +252,55 @@ class split_13a:  # noqa: N801 - used like a function
         return pieces
 
 
-def _active_words(words: list[str]) -> list[int]:
-    """Which of ``words`` (no whitespace in them) hold a character of ``_ACTIVE_CLASS``."""
+# What the table of split_13a gives a word whose only active character is its last
+_REGEX, _KEEP, _CUT = 0, 1, 2  # not known: the regular expressions; the word whole; [word[:-1], word[-1]]
+# the character before it: none (a one-character word), an ASCII digit, any other
+_ALONE, _DIGIT, _OTHER = 0, 1, 2
+
+
+def _last_character_table(post: Callable[[str], str]) -> np.ndarray:
+    """``table[3 * code + before]``: what ``post`` (sacrebleu's patterns) makes
+    of a word whose one active character, ``code``, is its last, by the kind
+    of character before it; ``_REGEX`` for every other row.
+
+    Each pattern matches the active character with one neighbour at most:
+    the one before it, where only being an ASCII digit or not matters
+    (``[^0-9]``, ``[0-9]``), and the whitespace after it (``[^0-9]``). The
+    rest of the word holds no active character, so no pattern acts there:
+    asking ``post`` with the stand-ins "" / "5" / "a" for the word before
+    the character answers for every such word. A test checks the table
+    against sacrebleu word by word."""
+    table = np.full(3 * 129, _REGEX, dtype=np.uint8)
+    for code in np.flatnonzero(_ACTIVE_TABLE).tolist():
+        for before, stand_in in ((_ALONE, ""), (_DIGIT, "5"), (_OTHER, "a")):
+            word = stand_in + chr(code)
+            tokens = post(f" {word} ").split()
+            if tokens == [word]:
+                table[3 * code + before] = _KEEP
+            elif tokens == [stand_in, chr(code)]:
+                table[3 * code + before] = _CUT
+    return table
+
+
+def _active_words(words: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Which of ``words`` (no whitespace in them) hold a character of
+    ``_ACTIVE_CLASS``, and for each of those its row of the table of
+    :func:`_last_character_table` (a row past the table's ASCII rows when
+    the last character is not its only active one)."""
     codes = np.frombuffer("\n".join(words).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     word = np.cumsum(codes == 10)  # "\n" ends a word
-    hits = word[_ACTIVE_TABLE[np.minimum(codes, 128)]]
-    return np.flatnonzero(np.bincount(hits, minlength=len(words))).tolist()
+    is_active = _ACTIVE_TABLE[np.minimum(codes, 128)]
+    per_word = np.bincount(word[is_active], minlength=len(words))
+    active = np.flatnonzero(per_word)
+    # each word's last character: before the next "\n", or the end
+    last_at = np.append(np.flatnonzero(codes == 10) - 1, len(codes) - 1)[active]
+    only_last = (per_word[active] == 1) & is_active[last_at]
+    before_at = last_at - 1
+    alone = (before_at < 0) | (codes[np.maximum(before_at, 0)] == 10)
+    digit = (codes[np.maximum(before_at, 0)] - 48) < 10  # unsigned: "0".."9"
+    before = np.where(alone, _ALONE, np.where(digit, _DIGIT, _OTHER))
+    row = np.where(only_last, 3 * codes[last_at].astype(np.int64) + before, 3 * 128)
+    return active, row
 
 
 def line_13a(line: str) -> str:

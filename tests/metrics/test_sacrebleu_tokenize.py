@@ -46,10 +46,35 @@ def test_active_characters_are_those_sacrebleus_patterns_act_on():
 def test_a_word_without_active_characters_is_its_only_token(word):
     post = Tokenizer13a()._post_tokenizer
     tokens = post(f" {word} ").split()
-    if not sacrebleu_tokenize._active_words([word]):
+    if not len(sacrebleu_tokenize._active_words([word])[0]):
         assert tokens == [word]
     # and any word alone is what split_13a makes of it
     assert split_13a(Tokenizer13a())([word]) == [tokens]
+
+
+_ACTIVE = [chr(c) for c in range(128) if sacrebleu_tokenize._ACTIVE_TABLE[c]]
+
+
+def test_every_active_last_character_takes_the_shortcut():
+    # no row of the table falls back to the regular expressions: a word with
+    # trailing punctuation never pays for them
+    table = split_13a(Tokenizer13a())._last.reshape(129, 3)
+    assert all(table[ord(c)].min() > sacrebleu_tokenize._REGEX for c in _ACTIVE)
+    assert (table[[c for c in range(129) if chr(c) not in _ACTIVE]] == sacrebleu_tokenize._REGEX).all()
+
+
+@settings(max_examples=400, deadline=None, derandomize=True, database=None)
+@given(
+    stem=st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Zs", "Zl", "Zp", "Cc"]), max_size=6).filter(
+        lambda w: not any(c.isspace() or c in _ACTIVE for c in w)
+    ),
+    digit=st.sampled_from(["", "0", "7", "9", "a", "/"]),
+    last=st.sampled_from(_ACTIVE),
+)
+def test_a_word_ending_in_its_one_active_character_is_split_as_sacrebleu_splits_it(stem, digit, last):
+    post = Tokenizer13a()._post_tokenizer
+    words = [stem + digit + last, stem + last, last + stem + digit + last, "a" + last]
+    assert split_13a(Tokenizer13a())(words) == [post(f" {word} ").split() for word in words]
 
 
 @settings(
