@@ -29,7 +29,6 @@ How, per block of items (chunks of a thousand for the counts):
 from __future__ import annotations
 
 import functools
-import gc
 import math
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -38,6 +37,7 @@ import numpy as np
 from sacrebleu.metrics.bleu import BLEU as _SacreBLEU
 from sacrebleu.utils import my_log
 
+from evalkit.metrics.collector import paused
 from evalkit.metrics.ngram_counts import GramIds, Segments, clipped_matches, dense_ids, number_texts, window_matches
 from evalkit.metrics.sacrebleu_tokenize import BleuVocabulary, TokenizedTexts, tokenize_texts
 
@@ -106,17 +106,14 @@ def _serial(
     vocabulary, slot = _vocabulary_for(tokenizer)
     # The chunks allocate no reference cycles; the collector's passes over
     # their many small objects would only cost time.
-    collecting = gc.isenabled()
-    gc.disable()
     try:
-        rows = [np.zeros((0, 2 + 2 * order), dtype=np.int64)]
-        for start in range(0, len(predictions), _BLOCK):
-            stop = start + _BLOCK
-            rows.append(_block(predictions[start:stop], references[start:stop], vocabulary, lowercase, order))
-        return np.concatenate(rows)
+        with paused():
+            rows = [np.zeros((0, 2 + 2 * order), dtype=np.int64)]
+            for start in range(0, len(predictions), _BLOCK):
+                stop = start + _BLOCK
+                rows.append(_block(predictions[start:stop], references[start:stop], vocabulary, lowercase, order))
+            return np.concatenate(rows)
     finally:
-        if collecting:
-            gc.enable()
         if slot is not None:
             _vocabularies[slot] = vocabulary
 

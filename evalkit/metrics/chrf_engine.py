@@ -25,12 +25,12 @@ How, per chunk of a few thousand (prediction, reference) pairs:
 from __future__ import annotations
 
 import functools
-import gc
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
+from evalkit.metrics.collector import paused
 from evalkit.metrics.ngram_counts import GramIds, Segments, clipped_matches, dense_ids, number_texts, window_matches
 from evalkit.metrics.sacrebleu_tokenize import MARK, TokenizedTexts, WordTokens, lookup, split_at
 
@@ -80,9 +80,7 @@ def chrf_statistics(
 
 def _serial(predictions: Sequence[str], references: Sequence[Sequence[str]], *, metric: Any) -> list[list[int]]:
     words = WordTokens(_punctuation_split(metric)) if metric.word_order else None
-    collecting = gc.isenabled()
-    gc.disable()  # no reference cycles here; the collector's passes only cost time
-    try:
+    with paused():  # no reference cycles here; the collector's passes only cost time
         rows: list[list[int]] = []
         start = 0
         while start < len(predictions):
@@ -95,9 +93,6 @@ def _serial(predictions: Sequence[str], references: Sequence[Sequence[str]], *, 
             rows.extend(_chunk(predictions[start:stop], references[start:stop], metric, words))
             start = stop
         return rows
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def _chunk(

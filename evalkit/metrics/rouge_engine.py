@@ -29,7 +29,6 @@ How, per chunk of a few thousand pairs:
 from __future__ import annotations
 
 import functools
-import gc
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -37,6 +36,7 @@ from itertools import chain
 
 import numpy as np
 
+from evalkit.metrics.collector import paused
 from evalkit.metrics.rouge_lcs import lcs_length, lcs_positions, match_masks
 from evalkit.metrics.rouge_tokenize import TokenizedBatch, Vocabulary, tokenize_batch
 
@@ -215,13 +215,10 @@ def _score_chunk(
         vocabulary = Vocabulary(use_stemmer)
     # The chunk allocates no reference cycles; the collector's passes over
     # its many small objects would only cost time.
-    collecting = gc.isenabled()
-    gc.disable()
     try:
-        return _score_with(vocabulary, predictions, references, plan)
+        with paused():
+            return _score_with(vocabulary, predictions, references, plan)
     finally:
-        if collecting:
-            gc.enable()
         _vocabularies[use_stemmer] = vocabulary
 
 

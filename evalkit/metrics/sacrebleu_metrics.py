@@ -41,6 +41,7 @@ from evalkit.metrics.base import (
     join_statistics,
     normalize_references,
 )
+from evalkit.metrics.collector import paused
 from evalkit.options import checked_options
 from evalkit.result import MetricResult
 
@@ -183,6 +184,10 @@ class _SacrebleuMetric:
 
     # -- the metric ------------------------------------------------------------
     def score(self, *, predictions: Sequence[str | None], references: ReferencesInput | None = None) -> MetricResult:
+        with paused():  # per-item tuples and rows: no cycles for the collector to find
+            return self._score(predictions, references)
+
+    def _score(self, predictions: Sequence[str | None], references: ReferencesInput | None) -> MetricResult:
         preds = check_predictions(predictions)
         refs = normalize_references(references, len(preds), metric=self.name)
         scored = [i for i, p in enumerate(preds) if p is not None]

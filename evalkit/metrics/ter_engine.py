@@ -37,11 +37,12 @@ against sacrebleu on generated and adversarial pairs.
 from __future__ import annotations
 
 import functools
-import gc
 import math
 from collections.abc import Sequence
 from itertools import count
 from typing import Any
+
+from evalkit.metrics.collector import paused
 
 __all__ = ["edit_rate", "edit_rate_text", "ter_statistics"]
 
@@ -377,9 +378,7 @@ def ter_statistics(
 
 
 def _serial(predictions: Sequence[str], references: Sequence[Sequence[str]], *, preprocess: Any) -> list[list[float]]:
-    collecting = gc.isenabled()
-    gc.disable()  # no reference cycles here; the collector's passes only cost time
-    try:
+    with paused():  # no reference cycles here; the collector's passes only cost time
         rows: list[list[float]] = []
         hyps = refs_of = _Texts(preprocess, _Symbols())
         for k, (prediction, refs) in enumerate(zip(predictions, references)):
@@ -397,6 +396,3 @@ def _serial(predictions: Sequence[str], references: Sequence[Sequence[str]], *, 
                     best = edits
             rows.append([best, ref_lengths / len(refs)])
         return rows
-    finally:
-        if collecting:
-            gc.enable()

@@ -36,6 +36,8 @@ from collections.abc import MutableMapping
 
 import numpy as np
 
+from evalkit.metrics.ngram_counts import ragged_positions
+
 __all__ = ["OTHER_SPACE", "THRESHOLD", "word_ids"]
 
 #: characters ``str.split`` splits at besides ASCII's " \t\n\v\f\r"
@@ -67,8 +69,7 @@ def word_ids(text: str, ids: MutableMapping[str, int], *, threshold: int | None 
         if kinds.max(initial=0) < _ODD:  # no \x1c-\x1f
             starts, lengths = _words(kinds == _SPACE)
             numbers, first = _exact_numbers(raw, starts, lengths)
-            ends = (starts[first] + lengths[first]).tolist()
-            distinct = [raw[a:b].decode("utf-8", "surrogatepass") for a, b in zip(starts[first].tolist(), ends)]
+            distinct = _decoded(raw, starts[first], lengths[first])
             found = np.fromiter(map(ids.__getitem__, distinct), dtype=np.int64, count=len(distinct))
             return found[numbers]
     words = text.split()
@@ -80,6 +81,19 @@ def _words(space: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     edges = np.flatnonzero(np.diff(space, prepend=True, append=True))
     starts = edges[0::2].astype(np.int64)
     return starts, edges[1::2] - starts
+
+
+def _decoded(raw: bytes, starts: np.ndarray, lengths: np.ndarray) -> list[str]:
+    """The words at ``starts``/``lengths`` of ``raw`` as strings, with one
+    ``decode``: joined by newlines (a word is whole characters and holds
+    no whitespace), decoded, split again."""
+    if not len(starts):
+        return []
+    with_newline = lengths + 1
+    joined = np.full(int(with_newline.sum()) - 1, 10, dtype=np.uint8)  # 10: "\n"
+    at = np.cumsum(with_newline) - with_newline
+    joined[ragged_positions(at, lengths)] = np.frombuffer(raw, dtype=np.uint8)[ragged_positions(starts, lengths)]
+    return joined.tobytes().decode("utf-8", "surrogatepass").split("\n")
 
 
 def _exact_numbers(raw: bytes, starts: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
