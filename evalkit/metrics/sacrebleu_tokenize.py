@@ -59,7 +59,7 @@ from itertools import chain
 import numpy as np
 
 from evalkit.metrics.ngram_counts import ragged_positions
-from evalkit.metrics.word_ids import word_ids
+from evalkit.metrics.word_ids import number_new, word_ids
 
 __all__ = ["BleuVocabulary", "Ids", "TokenizedTexts", "WordTokens", "lookup", "split_13a", "tokenize_texts"]
 
@@ -174,7 +174,9 @@ class WordTokens:
         """Split new words (their ids follow the last known word's)."""
         pieces = self._split_words(words)
         counts = np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces))
-        flat = lookup(self.token_ids, list(chain.from_iterable(pieces)))
+        tokens = list(chain.from_iterable(pieces))
+        number_new(self.token_ids, dict.fromkeys(tokens))
+        flat = lookup(self.token_ids, tokens)
         self._first = np.concatenate((self._first, len(self._flat) + np.cumsum(counts) - counts))
         self._count = np.concatenate((self._count, counts))
         self._flat = np.concatenate((self._flat, flat))

@@ -31,14 +31,15 @@ Long ones, where it costs a string object and a dictionary lookup per word
 
 from __future__ import annotations
 
+import itertools
 import re
-from collections.abc import MutableMapping
+from collections.abc import Iterable, MutableMapping
 
 import numpy as np
 
 from evalkit.metrics.ngram_counts import ragged_positions
 
-__all__ = ["OTHER_SPACE", "THRESHOLD", "word_ids"]
+__all__ = ["OTHER_SPACE", "THRESHOLD", "number_new", "word_ids"]
 
 #: characters ``str.split`` splits at besides ASCII's " \t\n\v\f\r"
 OTHER_SPACE = (
@@ -48,11 +49,6 @@ OTHER_SPACE = (
 _OTHER_SPACE = re.compile(f"[{OTHER_SPACE}]")
 #: texts shorter than this (characters) take the string road
 THRESHOLD = 200_000
-# byte kinds: 0 in a word, 1 ASCII space, 2 \x1c-\x1f (str.split splits there too)
-_WORD, _SPACE, _ODD = 0, 1, 2
-_KIND = np.zeros(256, dtype=np.uint8)
-_KIND[[9, 10, 11, 12, 13, 32]] = _SPACE
-_KIND[0x1C:0x20] = _ODD
 _PIECE = 1 << 18  # values factorized together (see _factorize)
 _PIECE_MASK = np.array([(1 << (8 * n)) - 1 for n in range(9)], dtype=np.uint64)
 
@@ -65,15 +61,24 @@ def word_ids(text: str, ids: MutableMapping[str, int], *, threshold: int | None 
     long_enough = len(text) >= (THRESHOLD if threshold is None else threshold)
     if long_enough and (text.isascii() or not _OTHER_SPACE.search(text)):
         raw = text.encode("utf-8", "surrogatepass")
-        kinds = _KIND[np.frombuffer(raw, dtype=np.uint8)]
-        if kinds.max(initial=0) < _ODD:  # no \x1c-\x1f
-            starts, lengths = _words(kinds == _SPACE)
+        byte = np.frombuffer(raw, dtype=np.uint8)
+        if not ((byte - 0x1C) < 4).any():  # no \x1c-\x1f (uint8: smaller bytes wrap around)
+            starts, lengths = _words((byte == 32) | ((byte - 9) < 5))  # " ", "\t\n\v\f\r"
             numbers, first = _exact_numbers(raw, starts, lengths)
             distinct = _decoded(raw, starts[first], lengths[first])
+            number_new(ids, distinct)
             found = np.fromiter(map(ids.__getitem__, distinct), dtype=np.int64, count=len(distinct))
             return found[numbers]
     words = text.split()
     return np.fromiter(map(ids.__getitem__, words), dtype=np.int64, count=len(words))
+
+
+def number_new(ids: MutableMapping[str, int], keys: Iterable[str]) -> None:
+    """Give the keys not yet in ``ids`` the next ids, in order (``keys``
+    distinct): what looking each up in :class:`~evalkit.metrics.sacrebleu_tokenize.Ids`
+    does, without a Python call per new key."""
+    new = list(itertools.filterfalse(ids.__contains__, keys))
+    ids.update(zip(new, itertools.count(len(ids))))
 
 
 def _words(space: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -64,3 +64,11 @@ def test_realistic_text():
 def test_empty_and_blank():
     for text in ["", " ", "\t\n", "a"]:
         _both_roads(text, known=[])
+
+
+@pytest.mark.parametrize("code", range(128))
+def test_every_ascii_character_splits_as_str_split_does(code):
+    # the bytes road classes ASCII bytes with arithmetic on uint8: each one
+    # inside words, between them, alone and doubled must agree with str.split
+    c = chr(code)
+    _both_roads(f"a{c}b {c} {c}{c}x{c} y {c}", known=[])
