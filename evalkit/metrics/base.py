@@ -190,6 +190,8 @@ def check_predictions(predictions: Sequence[str | None]) -> list[str | None]:
     if isinstance(predictions, str):
         raise InputError("predictions must be a list of strings, not one string")
     out = list(predictions)
+    if set(map(type, out)) <= {str, type(None)}:  # the usual case, without a Python step per item
+        return out
     for i, p in enumerate(out):
         if p is not None and not isinstance(p, str):
             raise InputError(f"prediction {i} is a {type(p).__name__}, not a string")
@@ -214,8 +216,8 @@ def normalize_references(
             f"{n_predictions} predictions but {len(refs)} references: "
             "give exactly one reference entry (a string or a list of strings) per prediction"
         )
-    if all(type(entry) is str for entry in refs):  # one string an item: no per-item checks to make
-        return cast("list[tuple[str, ...]]", [(entry,) for entry in refs])
+    if set(map(type, refs)) == {str}:  # one string an item: no per-item checks to make
+        return cast("list[tuple[str, ...]]", list(zip(refs)))  # 1-tuples
     out: list[tuple[str, ...]] = []
     for i, entry in enumerate(refs):
         item = (entry,) if isinstance(entry, str) else tuple(entry)

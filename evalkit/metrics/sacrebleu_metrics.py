@@ -27,6 +27,7 @@ the engines' tests prove the numbers equal sacrebleu's public
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 from collections.abc import Callable, Sequence
@@ -190,9 +191,14 @@ class _SacrebleuMetric:
     def _score(self, predictions: Sequence[str | None], references: ReferencesInput | None) -> MetricResult:
         preds = check_predictions(predictions)
         refs = normalize_references(references, len(preds), metric=self.name)
-        scored = [i for i, p in enumerate(preds) if p is not None]
-        unscored = {i: "missing prediction" for i, p in enumerate(preds) if p is None}
-        stats = self._statistics([preds[i] for i in scored], [refs[i] for i in scored])  # type: ignore[misc]
+        scored: Sequence[int]
+        if preds.count(None):
+            scored = [i for i, p in enumerate(preds) if p is not None]
+            unscored = {i: "missing prediction" for i, p in enumerate(preds) if p is None}
+            stats = self._statistics([preds[i] for i in scored], [refs[i] for i in scored])  # type: ignore[misc]
+        else:  # every item scored: no per-item selection
+            scored, unscored = range(len(preds)), {}
+            stats = self._statistics(preds, refs)  # type: ignore[arg-type]
         if not scored:
             self._settle_nrefs(refs)
         per_item = ItemScores.from_scored(len(preds), scored, self._sentence_scores(stats))
@@ -345,7 +351,7 @@ class BLEU(_SacrebleuMetric):
 
 def _warn_tokenized_periods(predictions: list[str], *, force: bool) -> None:
     """sacrebleu's warning about text that looks tokenized (``BLEU`` without ``force``)."""
-    if force or sum(1 for p in predictions if p.endswith(" .")) < 100:
+    if force or sum(map(str.endswith, predictions, itertools.repeat(" ."))) < 100:
         return
     log = logging.getLogger("sacrebleu")
     log.warning("That's 100 lines that end in a tokenized period ('.')")
