@@ -190,8 +190,6 @@ def sentence_scorer(
     """``row -> BLEU.compute_bleu(...).score`` with these options: the same
     operations in the same order, without building a ``BLEUScore``."""
     order = max_ngram_order
-    if smooth_method == "exp" and effective_order:
-        return _exp_effective_scorer(order)
     # the value as sacrebleu keeps it (add-k's default is the int 1)
     value: Any = _SacreBLEU.SMOOTH_DEFAULTS[smooth_method] if smooth_value is None else smooth_value
     add_k, exp, floor = smooth_method == "add-k", smooth_method == "exp", smooth_method == "floor"
@@ -226,41 +224,5 @@ def sentence_scorer(
             else:
                 precisions[n - 1] = 100.0 * correct[n - 1] / total[n - 1]
         return bp * math.exp(sum([log(p) for p in precisions[:eff_order]]) / eff_order)
-
-    return score
-
-
-def _exp_effective_scorer(order: int) -> Callable[[Sequence[int]], float]:
-    """:func:`sentence_scorer` for sacrebleu's sentence-level defaults (``exp``
-    smoothing, effective order), with the same floating-point operations:
-    the precisions of the orders before the first without n-grams, each
-    ``100 * correct / total`` or, without matches, ``100 / (2 ** k * total)``,
-    all positive, so ``my_log`` is ``math.log``; the effective order is
-    their number."""
-    log, exp = math.log, math.exp
-    totals = range(2 + order, 2 + 2 * order)
-
-    def score(row: Sequence[int]) -> float:
-        if not any(row[2 : 2 + order]):
-            return 0.0
-        sys_len, ref_len = int(row[0]), int(row[1])
-        bp = 1.0
-        if sys_len < ref_len:
-            bp = exp(1 - ref_len / sys_len) if sys_len > 0 else 0.0
-        logs = []
-        smooth_mteval = 1.0
-        for at in totals:
-            total = row[at]
-            if total == 0:
-                break
-            correct = row[at - order]
-            if correct == 0:
-                smooth_mteval *= 2
-                logs.append(log(100.0 / (smooth_mteval * total)))
-            else:
-                logs.append(log(100.0 * correct / total))
-        if not logs:  # no unigram (a summed row): sacrebleu floors every log(0.0), giving 0.0
-            return 0.0
-        return bp * exp(sum(logs) / len(logs))
 
     return score
