@@ -72,3 +72,21 @@ def test_every_ascii_character_splits_as_str_split_does(code):
     # inside words, between them, alone and doubled must agree with str.split
     c = chr(code)
     _both_roads(f"a{c}b {c} {c}{c}x{c} y {c}", known=[])
+
+
+@pytest.mark.parametrize("piece", [1, 3, 1000])
+def test_factorize_in_pieces_equals_pandas_at_once(monkeypatch, piece):
+    import numpy as np
+    import pandas as pd
+
+    from evalkit.metrics import word_ids as module
+
+    rng = np.random.default_rng(piece)
+    values = rng.integers(0, 50, 5000).astype(np.uint64) << np.uint64(40)  # repeats across pieces
+    monkeypatch.setattr(module, "_PIECE", piece)
+    found = module._factorize(values)
+    assert found.dtype == np.int64
+    assert found.tolist() == pd.factorize(values)[0].tolist()
+    # and words split over pieces still get one number per distinct word
+    text = " ".join(f"w{v}" for v in rng.integers(0, 300, 4000))
+    _both_roads(text, known=[])
